@@ -1,0 +1,5 @@
+//! gateway binary: see the library for what it serves.
+
+fn main() -> std::process::ExitCode {
+    sk_common::service::main("gateway", gateway::run)
+}
