@@ -26,3 +26,6 @@ impl DomainError {
         Self { what, reason }
     }
 }
+
+#[cfg(test)]
+mod tests;

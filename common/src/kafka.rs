@@ -68,12 +68,13 @@ impl KafkaSettings {
     /// Client configuration shared by producers, consumers and admin clients.
     #[must_use]
     pub fn client_config(&self) -> ClientConfig {
-        let timeout = self.request_timeout_ms.to_string();
+        // librdkafka refuses a connection-setup timeout under one second.
+        let setup_timeout = self.request_timeout_ms.max(1_000).to_string();
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.brokers)
-            .set("socket.timeout.ms", &timeout)
-            .set("socket.connection.setup.timeout.ms", &timeout)
+            .set("socket.timeout.ms", self.request_timeout_ms.to_string())
+            .set("socket.connection.setup.timeout.ms", setup_timeout)
             .set("allow.auto.create.topics", "false");
         config
     }

@@ -161,7 +161,11 @@ pub async fn migrate_until_done(
             }
             migrate(&pool, MIGRATIONS).await
         };
-        match attempt.await {
+        let outcome = tokio::select! {
+            outcome = attempt => outcome,
+            () = shutdown.cancelled() => return Ok(()),
+        };
+        match outcome {
             Ok(applied) => {
                 tracing::info!(applied, "database schema is current");
                 gate.open();

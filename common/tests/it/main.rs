@@ -1,0 +1,9 @@
+//! sk-common against real dependencies on loopback.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test should fail loudly"
+)]
+
+mod migrations;

@@ -1,0 +1,36 @@
+use sk_common::testing::{
+    BlackHole, Vars, closed_port, load_settings, redis_url, unique_mysql_url,
+};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_sk-admin");
+
+pub fn settings(vars: &Vars) -> sk_admin::Settings {
+    load_settings(vars)
+}
+
+/// The local stack's Redis and a MySQL database of this test's own.
+pub async fn base_vars() -> Vars {
+    vec![
+        ("SK_MYSQL__URL", unique_mysql_url()),
+        ("SK_REDIS__URL", redis_url()),
+    ]
+}
+
+/// MySQL (required) points at a closed port.
+pub async fn closed_vars() -> Vars {
+    let mut vars = base_vars().await;
+    vars.push((
+        "SK_MYSQL__URL",
+        format!("mysql://root@{}/sk", closed_port()),
+    ));
+    vars
+}
+
+/// MySQL hangs: every readiness probe stays in flight until its timeout.
+pub async fn hole_vars(hole: &BlackHole) -> Vars {
+    let mut vars = base_vars().await;
+    vars.push(("SK_MYSQL__URL", format!("mysql://root@{}/sk", hole.addr())));
+    vars.push(("SK_MYSQL__CONNECT_TIMEOUT_MS", "5000".into()));
+    vars.push(("SK_HTTP__READINESS_TIMEOUT_MS", "1500".into()));
+    vars
+}

@@ -1,0 +1,31 @@
+use sk_common::testing::{BlackHole, Vars, closed_port, load_settings, redis_url};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_sk-app");
+
+pub fn settings(vars: &Vars) -> sk_app::Settings {
+    load_settings(vars)
+}
+
+/// The local stack's Redis; sk-core (observed, not required) is not running.
+pub async fn base_vars() -> Vars {
+    vec![
+        ("SK_REDIS__URL", redis_url()),
+        ("SK_CORE__URL", format!("http://{}", closed_port())),
+    ]
+}
+
+/// Redis (required) points at a closed port.
+pub async fn closed_vars() -> Vars {
+    let mut vars = base_vars().await;
+    vars.push(("SK_REDIS__URL", format!("redis://{}", closed_port())));
+    vars
+}
+
+/// Redis hangs: every readiness probe stays in flight until its timeout.
+pub async fn hole_vars(hole: &BlackHole) -> Vars {
+    let mut vars = base_vars().await;
+    vars.push(("SK_REDIS__URL", format!("redis://{}", hole.addr())));
+    vars.push(("SK_REDIS__CONNECT_TIMEOUT_MS", "5000".into()));
+    vars.push(("SK_HTTP__READINESS_TIMEOUT_MS", "1500".into()));
+    vars
+}
