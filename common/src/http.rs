@@ -72,3 +72,6 @@ impl HttpSettings {
         Duration::from_millis(self.readiness_timeout_ms)
     }
 }
+
+#[cfg(test)]
+mod tests;

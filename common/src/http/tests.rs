@@ -1,0 +1,108 @@
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use axum::routing::{get, post};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::*;
+use crate::readiness::Readiness;
+
+fn settings() -> HttpSettings {
+    HttpSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        shutdown_grace_secs: 1,
+        readiness_timeout_ms: 100,
+        body_limit_bytes: 64,
+    }
+}
+
+fn app() -> Router {
+    let api = Router::new()
+        .route("/echo", post(|Json(v): Json<Value>| async move { Json(v) }))
+        .route(
+            "/boom",
+            get(|| async { panic!("secret cause") as &'static str }),
+        )
+        .route(
+            "/busy",
+            get(|| async {
+                HttpError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "busy")
+                    .retry_after(2)
+            }),
+        );
+    service_router(
+        api,
+        Readiness::builder().build(std::time::Duration::from_millis(100)),
+        &settings(),
+    )
+}
+
+async fn call(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = app().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn post_json(body: &str) -> Request<Body> {
+    Request::post("/echo")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_with_a_code() {
+    let (status, _, body) = call(post_json("{\"a\":")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "invalid_request");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413() {
+    let big = format!("{{\"a\":\"{}\"}}", "x".repeat(100));
+    let (status, _, body) = call(post_json(&big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn a_missing_content_type_is_a_415() {
+    let request = Request::post("/echo").body(Body::from("{}")).unwrap();
+    let (status, _, body) = call(request).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(body["code"], "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn a_panic_is_an_opaque_500() {
+    let (status, _, body) = call(Request::get("/boom").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["code"], "internal");
+    assert!(!body.to_string().contains("secret cause"));
+}
+
+#[tokio::test]
+async fn retry_after_travels_as_a_header() {
+    let (status, headers, body) = call(Request::get("/busy").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers[header::RETRY_AFTER], "2");
+    assert_eq!(body["code"], "unavailable");
+}
+
+#[tokio::test]
+async fn readiness_without_checks_is_ready_and_valid_json_echoes() {
+    let (status, _, body) = call(Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ready");
+    let (status, _, body) = call(post_json("{\"a\":1}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["a"], 1);
+}
