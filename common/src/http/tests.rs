@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
@@ -33,7 +35,7 @@ fn app() -> Router {
         );
     service_router(
         api,
-        Readiness::builder().build(std::time::Duration::from_millis(100)),
+        Readiness::builder().build(Duration::from_millis(100)),
         &settings(),
     )
 }
