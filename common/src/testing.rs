@@ -82,6 +82,27 @@ pub async fn unique_topics() -> (String, String) {
 /// Test variables: `SK_…` name and value.
 pub type Vars = Vec<(&'static str, String)>;
 
+/// Settings that point Redis at `hole` (it accepts and never answers) and keep every
+/// readiness probe in flight until its 1.5 s timeout.
+#[must_use]
+pub fn redis_hangs(hole: &BlackHole) -> Vars {
+    vec![
+        ("SK_REDIS__URL", format!("redis://{}", hole.addr())),
+        ("SK_REDIS__CONNECT_TIMEOUT_MS", "5000".into()),
+        ("SK_HTTP__READINESS_TIMEOUT_MS", "1500".into()),
+    ]
+}
+
+/// Like [`redis_hangs`], for MySQL.
+#[must_use]
+pub fn mysql_hangs(hole: &BlackHole) -> Vars {
+    vec![
+        ("SK_MYSQL__URL", format!("mysql://root@{}/sk", hole.addr())),
+        ("SK_MYSQL__CONNECT_TIMEOUT_MS", "5000".into()),
+        ("SK_HTTP__READINESS_TIMEOUT_MS", "1500".into()),
+    ]
+}
+
 /// An address where nothing listens (bound, then released).
 #[must_use]
 pub fn closed_port() -> SocketAddr {

@@ -136,3 +136,83 @@ pub fn settings_documented(service: &str, defaults: &str) {
         "README.md's {service} table lacks {missing:?}: run scripts/config-docs"
     );
 }
+
+/// The shared lifecycle and readiness tests of a service, as `#[test]` functions.
+///
+/// Expects a module `crate::helpers` in the calling test binary with `BINARY` (the service's
+/// executable), `settings(&Vars)`, and async `base_vars()` (real dependencies),
+/// `closed_vars()` (a required dependency on a closed port) and `hole_vars(&BlackHole)`
+/// (a required dependency that never answers).
+#[macro_export]
+#[allow(
+    clippy::crate_in_macro_def,
+    reason = "`crate::helpers` is the calling test binary's"
+)]
+macro_rules! service_tests {
+    (
+        service: $service:literal,
+        run: $run:path,
+        port: $port:literal,
+        closed_check: $check:literal,
+        bad_value: ($var:literal, $value:literal) $(,)?
+    ) => {
+        use $crate::http::HttpSettings;
+        use $crate::testing::{BlackHole, TestServer, scenarios};
+
+        use crate::helpers::{BINARY, base_vars, closed_vars, hole_vars, settings};
+
+        #[test]
+        fn defaults_alone_load_and_listen_on_the_documented_port() {
+            let defaults = settings(&Vec::new());
+            let http: &HttpSettings = $crate::settings::ServiceSettings::http(&defaults);
+            assert_eq!(http.listen.port(), $port);
+        }
+
+        #[test]
+        fn every_setting_is_documented_in_the_readme() {
+            scenarios::settings_documented($service, include_str!("../../defaults.toml"));
+        }
+
+        #[test]
+        fn a_bad_value_exits_64_naming_the_variable() {
+            scenarios::bad_value_exits_64(BINARY, "SK_HTTP__READINESS_TIMEOUT_MS", "soon");
+            scenarios::bad_value_exits_64(BINARY, $var, $value);
+        }
+
+        #[tokio::test]
+        async fn answers_health_metrics_and_unknown_routes() {
+            let server = TestServer::spawn(settings(&base_vars().await), $run).await;
+            scenarios::healthz_answers(&server).await;
+            scenarios::serves_metrics(&server).await;
+            scenarios::unknown_routes_answer_json(&server).await;
+            server.stop().await.unwrap();
+        }
+
+        #[tokio::test]
+        async fn ready_when_its_dependencies_answer() {
+            let server = TestServer::spawn(settings(&base_vars().await), $run).await;
+            scenarios::becomes_ready(&server).await;
+            server.stop().await.unwrap();
+        }
+
+        #[tokio::test]
+        async fn not_ready_when_a_required_dependency_is_closed() {
+            let server = TestServer::spawn(settings(&closed_vars().await), $run).await;
+            scenarios::not_ready_because_of(&server, $check).await;
+            server.stop().await.unwrap();
+        }
+
+        #[tokio::test]
+        async fn shutdown_token_lets_an_inflight_request_finish() {
+            let hole = BlackHole::start().await;
+            let server = TestServer::spawn(settings(&hole_vars(&hole).await), $run).await;
+            scenarios::shutdown_lets_inflight_finish(server, &hole).await;
+        }
+
+        #[tokio::test]
+        async fn sigterm_with_a_request_in_flight_exits_zero() {
+            let hole = BlackHole::start().await;
+            scenarios::sigterm_exits_zero(BINARY, &hole_vars(&hole).await, &hole).await;
+        }
+    };
+}

@@ -1,5 +1,6 @@
 use sk_common::testing::{
-    BlackHole, Vars, closed_port, kafka_brokers, load_settings, unique_mysql_url, unique_topics,
+    BlackHole, Vars, closed_port, kafka_brokers, load_settings, mysql_hangs, unique_mysql_url,
+    unique_topics,
 };
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_order-consumer");
@@ -30,8 +31,6 @@ pub async fn closed_vars() -> Vars {
 /// MySQL hangs: every readiness probe stays in flight until its timeout.
 pub async fn hole_vars(hole: &BlackHole) -> Vars {
     let mut vars = base_vars().await;
-    vars.push(("SK_MYSQL__URL", format!("mysql://root@{}/sk", hole.addr())));
-    vars.push(("SK_MYSQL__CONNECT_TIMEOUT_MS", "5000".into()));
-    vars.push(("SK_HTTP__READINESS_TIMEOUT_MS", "1500".into()));
+    vars.extend(mysql_hangs(hole));
     vars
 }

@@ -1,4 +1,4 @@
-use sk_common::testing::{BlackHole, Vars, closed_port, load_settings, redis_url};
+use sk_common::testing::{BlackHole, Vars, closed_port, load_settings, redis_hangs, redis_url};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_sk-app");
 
@@ -24,8 +24,6 @@ pub async fn closed_vars() -> Vars {
 /// Redis hangs: every readiness probe stays in flight until its timeout.
 pub async fn hole_vars(hole: &BlackHole) -> Vars {
     let mut vars = base_vars().await;
-    vars.push(("SK_REDIS__URL", format!("redis://{}", hole.addr())));
-    vars.push(("SK_REDIS__CONNECT_TIMEOUT_MS", "5000".into()));
-    vars.push(("SK_HTTP__READINESS_TIMEOUT_MS", "1500".into()));
+    vars.extend(redis_hangs(hole));
     vars
 }

@@ -9,4 +9,3 @@
 
 mod helpers;
 mod lifecycle;
-mod readiness;

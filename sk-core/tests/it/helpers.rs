@@ -1,5 +1,6 @@
 use sk_common::testing::{
-    BlackHole, Vars, closed_port, kafka_brokers, load_settings, redis_url, unique_topics,
+    BlackHole, Vars, closed_port, kafka_brokers, load_settings, redis_hangs, redis_url,
+    unique_topics,
 };
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_sk-core");
@@ -29,8 +30,6 @@ pub async fn closed_vars() -> Vars {
 /// Redis hangs: every readiness probe stays in flight until its timeout.
 pub async fn hole_vars(hole: &BlackHole) -> Vars {
     let mut vars = base_vars().await;
-    vars.push(("SK_REDIS__URL", format!("redis://{}", hole.addr())));
-    vars.push(("SK_REDIS__CONNECT_TIMEOUT_MS", "5000".into()));
-    vars.push(("SK_HTTP__READINESS_TIMEOUT_MS", "1500".into()));
+    vars.extend(redis_hangs(hole));
     vars
 }
