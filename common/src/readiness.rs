@@ -261,3 +261,6 @@ pub fn probe_client(timeout: Duration) -> reqwest::Client {
         .build()
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;

@@ -196,7 +196,7 @@ fn flatten(prefix: &str, table: config::Map<String, config::Value>, out: &mut Ve
         } else {
             format!("{prefix}.{key}")
         };
-        match value.clone().into_table() {
+        match value.into_table() {
             Ok(nested) => flatten(&path, nested, out),
             Err(_) => out.push(path),
         }

@@ -74,18 +74,6 @@ impl HttpError {
         self.retry_after_secs = Some(secs);
         self
     }
-
-    /// The status this error answers with.
-    #[must_use]
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The machine-readable code.
-    #[must_use]
-    pub fn code(&self) -> &str {
-        &self.code
-    }
 }
 
 impl std::fmt::Display for HttpError {

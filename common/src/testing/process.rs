@@ -43,12 +43,6 @@ impl ServiceProcess {
         Self { child, addr }
     }
 
-    /// The process id.
-    #[must_use]
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id()).unwrap()).unwrap();
