@@ -26,6 +26,8 @@ pub enum Error {
         applied: String,
         embedded: String,
     },
+    #[error("unexpected answer from redis: {0}")]
+    UnexpectedAnswer(String),
     #[error("timed out after {0:?} waiting for {1}")]
     Timeout(std::time::Duration, &'static str),
 }

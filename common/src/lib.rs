@@ -5,22 +5,32 @@
 //! - [`shutdown`]: SIGINT/SIGTERM → one cancellation token → tasks drained under a grace period.
 //! - [`http`]: the `{"code","message"}` error type, `/healthz`, `/readyz`, `/metrics`, serving.
 //! - [`readiness`]: dependency probes behind `/readyz`.
+//! - [`events`]: the order lifecycle events on Kafka (schema version 1).
 //! - [`domain`]: newtypes that cannot hold an invalid value (`ActivityId`, `Quantity`, …).
 //! - [`redis`], [`mysql`], [`kafka`]: connections with timeouts; MySQL migrations.
+//! - [`stock`]: the Redis key layout of an activity and the Lua scripts that decide on stock.
+//! - [`lock`]: the self-renewing, fenced Redis lock (one relay or scheduler at a time).
+//! - [`signing`], [`purchase_token`]: HMAC-SHA256 on internal calls and on purchase tokens.
 //! - [`service`]: the shared `main` of every service binary.
 
 pub mod domain;
 mod error;
+pub mod events;
 pub mod http;
 pub mod kafka;
+pub mod lock;
 pub mod mysql;
+pub mod purchase_token;
 pub mod readiness;
 pub mod redis;
 pub mod service;
 pub mod settings;
 pub mod shutdown;
+pub mod signing;
+pub mod stock;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time;
 
 pub use error::{Error, Result};

@@ -87,6 +87,8 @@ impl MysqlPool {
             .unwrap_or_else(|| PoolConstraints::new(0, 1).unwrap_or_default());
         let opts = OptsBuilder::from_opts(settings.opts()?)
             .pool_opts(PoolOpts::default().with_constraints(constraints))
+            // Every DATETIME we write or read is UTC, whatever the server's zone.
+            .setup(vec!["SET time_zone = '+00:00'"])
             .tcp_nodelay(true);
         Ok(Self {
             pool: Pool::new(opts),
@@ -120,6 +122,21 @@ impl Probe for MysqlPool {
             conn.ping().await.map_err(|e| e.to_string())
         })
     }
+}
+
+/// A `DATETIME(3)` parameter for a Unix time in milliseconds (UTC; see the pool's session zone).
+#[must_use]
+pub fn utc_datetime(unix_ms: u64) -> mysql_async::Value {
+    let t = crate::time::UtcTime::from_unix_ms(unix_ms);
+    mysql_async::Value::Date(
+        t.year,
+        t.month,
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+        t.millisecond * 1_000,
+    )
 }
 
 /// Creates the database named in the settings' URL if it does not exist yet.
@@ -185,5 +202,28 @@ pub async fn migrate_until_done(
             () = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod datetime_tests {
+    use super::*;
+
+    #[test]
+    fn unix_milliseconds_become_utc_datetimes() {
+        assert_eq!(
+            utc_datetime(0),
+            mysql_async::Value::Date(1970, 1, 1, 0, 0, 0, 0)
+        );
+        // 2024-02-29T23:59:58.123Z: a leap day, the last second-ish of it.
+        assert_eq!(
+            utc_datetime(1_709_251_198_123),
+            mysql_async::Value::Date(2024, 2, 29, 23, 59, 58, 123_000)
+        );
+        // 2026-11-22T00:00:00Z
+        assert_eq!(
+            utc_datetime(1_795_305_600_000),
+            mysql_async::Value::Date(2026, 11, 22, 0, 0, 0, 0)
+        );
     }
 }

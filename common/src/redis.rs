@@ -15,6 +15,8 @@ use crate::settings::SettingsError;
 pub struct RedisSettings {
     /// `redis://[user:password@]host:port[/db]`. Secret: it may carry a password.
     pub url: SecretString,
+    /// Prefix of every key and channel, so several deployments (or tests) can share a Redis.
+    pub key_prefix: String,
     /// Milliseconds allowed to open a connection.
     pub connect_timeout_ms: u64,
     /// Milliseconds allowed for one command's answer.
@@ -29,6 +31,17 @@ impl RedisSettings {
     pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
         redis::Client::open(self.url.expose_secret())
             .map_err(|e| SettingsError::invalid(format!("{section}.url"), e))?;
+        let prefix_ok = (1..=64).contains(&self.key_prefix.len())
+            && self
+                .key_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !prefix_ok {
+            return Err(SettingsError::invalid(
+                format!("{section}.key_prefix"),
+                "must be 1-64 letters, digits, '_', '-' or '.'",
+            ));
+        }
         for (key, ms) in [
             ("connect_timeout_ms", self.connect_timeout_ms),
             ("response_timeout_ms", self.response_timeout_ms),
@@ -49,6 +62,8 @@ impl RedisSettings {
 #[derive(Clone)]
 pub struct RedisHandle {
     connection: ConnectionManager,
+    client: redis::Client,
+    settings: RedisSettings,
 }
 
 impl std::fmt::Debug for RedisHandle {
@@ -70,8 +85,41 @@ impl RedisHandle {
             // Fail fast and let the caller decide: a flash sale prefers a quick 503 to a queue.
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self { connection })
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        Ok(Self {
+            connection,
+            client,
+            settings: settings.clone(),
+        })
+    }
+
+    /// A connection of its own, for commands that block (e.g. `XREADGROUP … BLOCK`) and would
+    /// otherwise hold up every request pipelined on the shared connection. Its response timeout
+    /// is the configured one plus `blocking_for`.
+    ///
+    /// # Errors
+    /// When Redis cannot be reached in time.
+    pub async fn dedicated_connection(
+        &self,
+        blocking_for: Duration,
+    ) -> crate::Result<redis::aio::MultiplexedConnection> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(
+                self.settings.connect_timeout_ms,
+            )))
+            .set_response_timeout(Some(
+                Duration::from_millis(self.settings.response_timeout_ms) + blocking_for,
+            ));
+        Ok(self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
+    }
+
+    /// The key prefix every key and channel of this deployment starts with.
+    #[must_use]
+    pub fn key_prefix(&self) -> &str {
+        &self.settings.key_prefix
     }
 
     /// The shared multiplexed connection (clone it freely; clones share one socket).

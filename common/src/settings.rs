@@ -84,6 +84,21 @@ impl SettingsError {
     }
 }
 
+/// Checks `min ≤ value ≤ max` for the setting `key`.
+///
+/// # Errors
+/// [`SettingsError::Invalid`] naming `key` and the bounds.
+pub fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), SettingsError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(SettingsError::invalid(
+            key,
+            format!("must be between {min} and {max}"),
+        ))
+    }
+}
+
 /// The environment variable that overrides the dotted `key`.
 #[must_use]
 pub fn env_var(key: &str) -> String {

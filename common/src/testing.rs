@@ -1,10 +1,12 @@
 //! Helpers for the services' integration tests (feature `testing`): real dependencies on
-//! loopback, isolated names, services started in-process or as processes, waiting with a
-//! deadline instead of sleeping, and scenarios written once for every service.
+//! loopback, isolated names, services started in-process or as processes, a TCP proxy that
+//! cuts a dependency off, waiting with a deadline instead of sleeping, and scenarios written
+//! once for every service.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 mod process;
+mod proxy;
 pub mod scenarios;
 mod server;
 
@@ -15,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub use process::{ServiceProcess, run_to_exit};
+pub use proxy::TcpProxy;
 pub use server::TestServer;
 
 use crate::settings::{self, EnvSource, ServiceSettings};

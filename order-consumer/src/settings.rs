@@ -1,10 +1,12 @@
 //! order-consumer's settings; `defaults.toml` beside this crate documents every key.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use sk_common::http::HttpSettings;
 use sk_common::kafka::KafkaSettings;
 use sk_common::mysql::MysqlSettings;
-use sk_common::settings::{ServiceSettings, SettingsError};
+use sk_common::settings::{ServiceSettings, SettingsError, in_range};
 use sk_common::telemetry::LogSettings;
 
 /// Everything order-consumer can be told.
@@ -27,6 +29,80 @@ pub struct Settings {
 pub struct ConsumerSettings {
     /// Kafka consumer group shared by every order-consumer instance.
     pub group_id: String,
+    /// Most events written to MySQL in one transaction.
+    pub batch_max: usize,
+    /// Milliseconds a batch waits for more events after its first one.
+    pub batch_wait_ms: u64,
+    /// Milliseconds before the first retry of a failed batch.
+    pub retry_initial_ms: u64,
+    /// Longest pause between retries, in milliseconds.
+    pub retry_max_ms: u64,
+    /// Milliseconds one batch's MySQL transaction may take before it is retried.
+    pub apply_timeout_ms: u64,
+}
+
+/// Every ledger row binds 11 parameters and MySQL takes at most 65,535 per statement.
+const BATCH_MAX_LIMIT: usize = 5_000;
+
+impl ConsumerSettings {
+    /// How long a batch waits for more events after its first one.
+    #[must_use]
+    pub fn batch_wait(&self) -> Duration {
+        Duration::from_millis(self.batch_wait_ms)
+    }
+
+    /// The pause before the first retry.
+    #[must_use]
+    pub fn retry_initial(&self) -> Duration {
+        Duration::from_millis(self.retry_initial_ms)
+    }
+
+    /// The longest pause between retries.
+    #[must_use]
+    pub fn retry_max(&self) -> Duration {
+        Duration::from_millis(self.retry_max_ms)
+    }
+
+    /// How long one batch's transaction may take.
+    #[must_use]
+    pub fn apply_timeout(&self) -> Duration {
+        Duration::from_millis(self.apply_timeout_ms)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if self.group_id.trim().is_empty() {
+            return Err(SettingsError::invalid(
+                "consumer.group_id",
+                "must not be empty",
+            ));
+        }
+        if !(1..=BATCH_MAX_LIMIT).contains(&self.batch_max) {
+            return Err(SettingsError::invalid(
+                "consumer.batch_max",
+                format!("must be between 1 and {BATCH_MAX_LIMIT}"),
+            ));
+        }
+        in_range("consumer.batch_wait_ms", self.batch_wait_ms, 0, 10_000)?;
+        in_range(
+            "consumer.retry_initial_ms",
+            self.retry_initial_ms,
+            1,
+            60_000,
+        )?;
+        in_range("consumer.retry_max_ms", self.retry_max_ms, 1, 300_000)?;
+        if self.retry_max_ms < self.retry_initial_ms {
+            return Err(SettingsError::invalid(
+                "consumer.retry_max_ms",
+                "must not be less than consumer.retry_initial_ms",
+            ));
+        }
+        in_range(
+            "consumer.apply_timeout_ms",
+            self.apply_timeout_ms,
+            100,
+            600_000,
+        )
+    }
 }
 
 impl ServiceSettings for Settings {
@@ -44,12 +120,6 @@ impl ServiceSettings for Settings {
         self.http.validate()?;
         self.mysql.validate("mysql")?;
         self.kafka.validate("kafka")?;
-        if self.consumer.group_id.trim().is_empty() {
-            return Err(SettingsError::invalid(
-                "consumer.group_id",
-                "must not be empty",
-            ));
-        }
-        Ok(())
+        self.consumer.validate()
     }
 }

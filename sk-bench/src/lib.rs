@@ -1,20 +1,35 @@
 //! sk-bench: the SRE load tool and consistency verifier.
 //!
 //! Today it offers `wait-ready`, which the demo and deployment scripts use to wait until
-//! services answer `/readyz`. The load and verification subcommands (`flash`, `soldout`,
-//! `browse`, `verify`, `ceiling`) arrive with the sk-bench issue.
-//! Talks to: the services' HTTP endpoints only.
+//! services answer `/readyz`, and `drain`, which measures how fast order-consumer fills the
+//! ledger from a backlog against a raw batched insert of the same rows (`scripts/bench-drain`).
+//! `reserve`, `reserve-ceiling` and `redis-clients` measure sk-core's reserve path against
+//! redis-benchmark running the same Lua script, and its multiplexed Redis connection against a
+//! bb8 pool (`scripts/bench-reserve`); they talk to sk-core over HTTP and to Redis directly.
+//! The load and verification subcommands (`flash`, `soldout`, `browse`, `verify`, `ceiling`)
+//! arrive with the sk-bench issue.
+//! Talks to: the services' HTTP endpoints; for `drain`, Kafka and MySQL directly.
 
 #![allow(
     clippy::print_stdout,
     reason = "a command-line tool: its report is its output"
 )]
 
+mod bench_activity;
+mod bench_cli;
+mod closed_loop;
+mod drain;
+mod error;
+mod redis_clients;
+mod reserve;
+mod reserve_ceiling;
 mod wait_ready;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+pub use error::{Error, Result};
 
 /// Load-test and verify a flash-sale deployment.
 #[derive(Debug, Parser)]
@@ -28,6 +43,18 @@ struct Cli {
 enum Command {
     /// Wait until every given service answers 200 on `/readyz`, printing each one's state.
     WaitReady(wait_ready::Args),
+    /// Measure how fast order-consumer drains a backlog of order events into MySQL, against
+    /// a raw batched insert of the same rows (needs the local stack and a release build).
+    Drain(drain::Args),
+    /// Closed-loop signed reserve calls against a running sk-core, per concurrency: requests/s
+    /// and latency percentiles (creates its own activity in sk-core's Redis).
+    Reserve(reserve::Args),
+    /// The same-run ceiling of the reserve path: redis-benchmark running sk-core's reserve
+    /// Lua script by EVALSHA, plain and pipelined (needs redis-benchmark from redis-tools).
+    ReserveCeiling(reserve_ceiling::Args),
+    /// The reserve script through one shared multiplexed Redis connection (as sk-core does)
+    /// against a bb8 connection pool, per concurrency: calls/s and latency percentiles.
+    RedisClients(redis_clients::Args),
 }
 
 /// Parses the command line, runs the subcommand and returns the exit code.
@@ -46,5 +73,10 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::WaitReady(args) => runtime.block_on(wait_ready::run(args)),
+        Command::Drain(args) => runtime.block_on(drain::run(args)),
+        // These build their own runtime: the number of load threads is one of their flags.
+        Command::Reserve(args) => reserve::main(args),
+        Command::ReserveCeiling(args) => reserve_ceiling::main(args),
+        Command::RedisClients(args) => redis_clients::main(args),
     }
 }

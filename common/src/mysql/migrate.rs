@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "order ledger",
         sql: include_str!("../../migrations/0002_ledger.sql"),
     },
+    Migration {
+        version: 3,
+        name: "order price",
+        sql: include_str!("../../migrations/0003_order_price.sql"),
+    },
 ];
 
 /// Seconds to wait for another process that is migrating the same database.

@@ -29,6 +29,7 @@ impl ServiceSettings for Sample {
         filter = "info"
         [redis]
         url = "redis://127.0.0.1:6379"
+        key_prefix = "sk"
         connect_timeout_ms = 1000
         response_timeout_ms = 1000
     "#;

@@ -61,6 +61,13 @@ impl TestServer {
         (status, body)
     }
 
+    /// Stops it the way `kill -9` would: its tasks are dropped mid-flight, nothing is flushed,
+    /// released or acknowledged (locks it held lapse only after their ttl).
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
     /// Fires the shutdown token.
     pub fn shutdown(&self) {
         self.shutdown.cancel();

@@ -6,4 +6,5 @@
     reason = "a failing test should fail loudly"
 )]
 
+mod lock;
 mod migrations;

@@ -1,9 +1,19 @@
+mod core_client;
+mod sale;
+
 use sk_common::testing::{
     BlackHole, Vars, closed_port, kafka_brokers, load_settings, redis_hangs, redis_url,
     unique_topics,
 };
 
+pub use core_client::{Core, Signature};
+pub use sale::{Sale, open_activity};
+
 pub const BINARY: &str = env!("CARGO_BIN_EXE_sk-core");
+
+/// Secrets of the tests' own (the development defaults would log a warning).
+pub const INTERNAL_SECRET: &str = "test-internal-secret-0123456789abcdef";
+pub const TOKEN_SECRET: &str = "test-purchase-token-secret-0123456789";
 
 pub fn settings(vars: &Vars) -> sk_core::Settings {
     load_settings(vars)
@@ -14,9 +24,12 @@ pub async fn base_vars() -> Vars {
     let (orders, dlq) = unique_topics().await;
     vec![
         ("SK_REDIS__URL", redis_url()),
+        ("SK_REDIS__KEY_PREFIX", sk_common::testing::unique("skt")),
         ("SK_KAFKA__BROKERS", kafka_brokers()),
         ("SK_KAFKA__ORDERS_TOPIC", orders),
         ("SK_KAFKA__DLQ_TOPIC", dlq),
+        ("SK_SECURITY__INTERNAL_SECRET", INTERNAL_SECRET.into()),
+        ("SK_SECURITY__PURCHASE_TOKEN_SECRET", TOKEN_SECRET.into()),
     ]
 }
 

@@ -7,5 +7,9 @@
     reason = "a failing test should fail loudly"
 )]
 
+mod deadlines;
 mod helpers;
+mod hostile;
 mod lifecycle;
+mod purchase;
+mod takeover;

@@ -1,0 +1,282 @@
+//! The internal API sk-app calls (every request signed, see [`signature`]):
+//!
+//! - `POST /internal/v1/activities/{id}/reserve` `{user_id, quantity, idempotency_key?}`
+//! - `POST /internal/v1/orders/{order_id}/pay` `{user_id, token}`
+//! - `POST /internal/v1/orders/{order_id}/cancel` `{user_id}`
+//! - `GET  /internal/v1/orders/{order_id}?user_id=`
+//!
+//! `user_id` comes from the shopper's verified JWT at sk-app; the signature vouches for it.
+
+mod signature;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json as JsonResponse, Router};
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use sk_common::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
+use sk_common::events::{CancelReason, OrderStatus};
+use sk_common::http::{HttpError, Json};
+use sk_common::purchase_token::{PurchaseClaims, PurchaseTokens};
+use sk_common::stock::{
+    CancelOutcome, Inventory, OrderRecord, PayOutcome, Rejection, Reservation, ReserveOutcome,
+    ReserveRequest,
+};
+use sk_common::time::rfc3339_from_ms;
+
+pub use signature::Verifier;
+
+use crate::{Error, Result};
+
+/// What every handler needs.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// Stock operations under the configured key prefix.
+    pub inventory: Inventory,
+    /// The shared multiplexed Redis connection (pipelines concurrent requests).
+    pub redis: ConnectionManager,
+    /// Issues and checks purchase tokens.
+    pub tokens: PurchaseTokens,
+}
+
+/// The internal API's routes, all behind the signature check.
+pub fn routes(api: Api, verifier: Verifier) -> Router {
+    Router::new()
+        .route(
+            "/internal/v1/activities/{activity_id}/reserve",
+            post(reserve),
+        )
+        .route("/internal/v1/orders/{order_id}/pay", post(pay))
+        .route("/internal/v1/orders/{order_id}/cancel", post(cancel))
+        .route("/internal/v1/orders/{order_id}", get(order))
+        .with_state(api)
+        .layer(axum::middleware::from_fn_with_state(
+            verifier,
+            signature::verify,
+        ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReserveBody {
+    user_id: UserId,
+    quantity: Quantity,
+    idempotency_key: Option<IdempotencyKey>,
+}
+
+/// The reserve answer: the order and the token that pays it.
+#[derive(Debug, Serialize)]
+struct ReserveReply {
+    order_id: OrderId,
+    token: String,
+    expires_at: String,
+    expires_at_ms: u64,
+    quantity: Quantity,
+    status: OrderStatus,
+}
+
+async fn reserve(
+    State(api): State<Api>,
+    Path(activity_id): Path<String>,
+    Json(body): Json<ReserveBody>,
+) -> Result<JsonResponse<ReserveReply>> {
+    let activity_id = ActivityId::parse(&activity_id).map_err(|_| Error::ActivityNotFound)?;
+    let request = ReserveRequest {
+        order_id: OrderId::generate(),
+        user_id: &body.user_id,
+        quantity: body.quantity,
+        idempotency_key: body.idempotency_key.as_ref(),
+    };
+    let outcome = api
+        .inventory
+        .reserve(&mut api.redis.clone(), activity_id, &request)
+        .await?;
+    metrics::counter!("sk_core_reserve_total", "outcome" => outcome_label(outcome)).increment(1);
+    let (reservation, status) = match outcome {
+        ReserveOutcome::Reserved(r) => (r, OrderStatus::Reserved),
+        ReserveOutcome::Repeated(r, status) => (r, status),
+        ReserveOutcome::Rejected(rejection) => return Err(Error::Rejected(rejection)),
+    };
+    let claims = claims(&reservation, &body.user_id, activity_id);
+    Ok(JsonResponse(ReserveReply {
+        order_id: reservation.order_id,
+        token: api.tokens.issue(&claims),
+        expires_at: rfc3339_from_ms(reservation.expires_at_ms),
+        expires_at_ms: reservation.expires_at_ms,
+        quantity: reservation.quantity,
+        status,
+    }))
+}
+
+/// A bounded label for the reserve outcome metric.
+const fn outcome_label(outcome: ReserveOutcome) -> &'static str {
+    match outcome {
+        ReserveOutcome::Reserved(_) => "reserved",
+        ReserveOutcome::Repeated(..) => "repeated",
+        ReserveOutcome::Rejected(rejection) => match rejection {
+            Rejection::ActivityNotFound => "activity_not_found",
+            Rejection::Closed => "closed",
+            Rejection::NotStarted => "not_started",
+            Rejection::Ended => "ended",
+            Rejection::LimitExceeded => "limit_exceeded",
+            Rejection::SoldOut => "sold_out",
+            Rejection::RateCapped => "rate_capped",
+        },
+    }
+}
+
+fn claims(reservation: &Reservation, user_id: &UserId, activity_id: ActivityId) -> PurchaseClaims {
+    PurchaseClaims {
+        order_id: reservation.order_id,
+        user_id: user_id.clone(),
+        activity_id,
+        quantity: reservation.quantity,
+        expires_at_ms: reservation.expires_at_ms,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayBody {
+    user_id: UserId,
+    token: String,
+}
+
+/// The status an order has after pay or cancel.
+#[derive(Debug, Serialize)]
+struct StatusReply {
+    status: OrderStatus,
+}
+
+async fn pay(
+    State(api): State<Api>,
+    Path(order_id): Path<String>,
+    Json(body): Json<PayBody>,
+) -> Result<JsonResponse<StatusReply>> {
+    let order_id = OrderId::parse(&order_id).map_err(|_| Error::OrderNotFound)?;
+    // The token is checked before Redis is touched: forgeries cost nothing downstream.
+    let claims = api
+        .tokens
+        .verify(&body.token, order_id, &body.user_id)
+        .map_err(|_| Error::InvalidToken)?;
+    let reservation = Reservation {
+        order_id,
+        quantity: claims.quantity,
+        expires_at_ms: claims.expires_at_ms,
+    };
+    let outcome = api
+        .inventory
+        .pay(
+            &mut api.redis.clone(),
+            claims.activity_id,
+            &reservation,
+            &body.user_id,
+        )
+        .await?;
+    match outcome {
+        PayOutcome::Paid => Ok(JsonResponse(StatusReply {
+            status: OrderStatus::Paid,
+        })),
+        PayOutcome::NotFound => Err(Error::OrderNotFound),
+        PayOutcome::Cancelled => Err(Error::Cancelled),
+        PayOutcome::Expired => Err(Error::Expired),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {
+    user_id: UserId,
+}
+
+async fn cancel(
+    State(api): State<Api>,
+    Path(order_id): Path<String>,
+    Json(body): Json<CancelBody>,
+) -> Result<JsonResponse<StatusReply>> {
+    let order_id = OrderId::parse(&order_id).map_err(|_| Error::OrderNotFound)?;
+    let mut redis = api.redis.clone();
+    let activity_id = api
+        .inventory
+        .activity_of(&mut redis, order_id)
+        .await?
+        .ok_or(Error::OrderNotFound)?;
+    let outcome = api
+        .inventory
+        .cancel(&mut redis, activity_id, order_id, &body.user_id)
+        .await?;
+    match outcome {
+        CancelOutcome::Cancelled => Ok(JsonResponse(StatusReply {
+            status: OrderStatus::Cancelled,
+        })),
+        CancelOutcome::NotFound => Err(Error::OrderNotFound),
+        CancelOutcome::AlreadyPaid => Err(Error::AlreadyPaid),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderQuery {
+    user_id: UserId,
+}
+
+/// An order as its owner sees it.
+#[derive(Debug, Serialize)]
+struct OrderReply {
+    order_id: OrderId,
+    activity_id: ActivityId,
+    quantity: Quantity,
+    price_cents: u64,
+    status: OrderStatus,
+    reserved_at: String,
+    expires_at: String,
+    cancel_reason: Option<CancelReason>,
+}
+
+impl From<OrderRecord> for OrderReply {
+    fn from(o: OrderRecord) -> Self {
+        Self {
+            order_id: o.order_id,
+            activity_id: o.activity_id,
+            quantity: o.quantity,
+            price_cents: o.price_cents.get(),
+            status: o.status,
+            reserved_at: rfc3339_from_ms(o.reserved_at_ms),
+            expires_at: rfc3339_from_ms(o.expires_at_ms),
+            cancel_reason: o.cancel_reason,
+        }
+    }
+}
+
+async fn order(
+    State(api): State<Api>,
+    Path(order_id): Path<String>,
+    query: Result<Query<OrderQuery>, QueryRejection>,
+) -> Result<JsonResponse<OrderReply>, Response> {
+    let Query(query) =
+        query.map_err(|e| HttpError::invalid_request(e.body_text()).into_response())?;
+    lookup_order(&api, &order_id, &query.user_id)
+        .await
+        .map(JsonResponse)
+        .map_err(IntoResponse::into_response)
+}
+
+async fn lookup_order(api: &Api, order_id: &str, user_id: &UserId) -> Result<OrderReply> {
+    let order_id = OrderId::parse(order_id).map_err(|_| Error::OrderNotFound)?;
+    let mut redis = api.redis.clone();
+    let activity_id = api
+        .inventory
+        .activity_of(&mut redis, order_id)
+        .await?
+        .ok_or(Error::OrderNotFound)?;
+    let record = api
+        .inventory
+        .order(&mut redis, activity_id, order_id)
+        .await?
+        // Someone else's order does not exist, as far as this caller can tell.
+        .filter(|o| &o.user_id == user_id)
+        .ok_or(Error::OrderNotFound)?;
+    Ok(record.into())
+}
