@@ -1,5 +1,6 @@
 //! What every flash-sale service shares, written once.
 //!
+//! - [`backoff`]: capped exponential backoff that gives way to shutdown.
 //! - [`settings`]: typed settings, embedded defaults → optional TOML file → `SK_` environment.
 //! - [`telemetry`]: `tracing` (pretty or JSON logs, `RUST_LOG`, optional OTLP export).
 //! - [`shutdown`]: SIGINT/SIGTERM → one cancellation token → tasks drained under a grace period.
@@ -13,6 +14,7 @@
 //! - [`signing`], [`purchase_token`]: HMAC-SHA256 on internal calls and on purchase tokens.
 //! - [`service`]: the shared `main` of every service binary.
 
+pub mod backoff;
 pub mod domain;
 mod error;
 pub mod events;

@@ -170,7 +170,8 @@ pub async fn migrate_until_done(
     gate: crate::readiness::GateHandle,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<()> {
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff =
+        crate::backoff::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     loop {
         let attempt = async {
             if settings.create_database {
@@ -193,15 +194,13 @@ pub async fn migrate_until_done(
                 return Err(e);
             }
             Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis(), "migrations not applied yet");
+                tracing::warn!(error = %e, retry_in_ms = backoff.next_ms(), "migrations not applied yet");
                 gate.fail(format!("migrations not applied: {e}"));
             }
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = tokio::time::sleep(backoff) => {}
+        if !backoff.wait(&shutdown).await {
+            return Ok(());
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

@@ -14,11 +14,11 @@ mod context;
 mod dead_letters;
 
 use std::future::Future;
-use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
+use sk_common::backoff::Backoff;
 use sk_common::kafka::KafkaSettings;
 use sk_common::mysql::MysqlPool;
 use sk_common::shutdown::CancellationToken;
@@ -226,50 +226,4 @@ impl LedgerWriter {
 
 fn retried(stage: &'static str) {
     metrics::counter!("order_consumer_retries_total", "stage" => stage).increment(1);
-}
-
-/// Pauses that double from `initial` up to `max`.
-#[derive(Debug)]
-struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    fn new(initial: Duration, max: Duration) -> Self {
-        Self { next: initial, max }
-    }
-
-    fn next_ms(&self) -> u128 {
-        self.next.as_millis()
-    }
-
-    /// Sleeps for the current pause and doubles it; `false` when `shutdown` fires first.
-    async fn wait(&mut self, shutdown: &CancellationToken) -> bool {
-        let pause = self.next;
-        self.next = (self.next * 2).min(self.max);
-        tokio::select! {
-            () = shutdown.cancelled() => false,
-            () = tokio::time::sleep(pause) => true,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn backoff_doubles_up_to_its_cap_and_yields_to_shutdown() {
-        let shutdown = CancellationToken::new();
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(350));
-        let mut pauses = Vec::new();
-        for _ in 0..4 {
-            pauses.push(backoff.next_ms());
-            assert!(backoff.wait(&shutdown).await);
-        }
-        assert_eq!(pauses, [100, 200, 350, 350]);
-        shutdown.cancel();
-        assert!(!backoff.wait(&shutdown).await);
-    }
 }

@@ -16,6 +16,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamId, StreamReadOptions, StreamReadReply};
+use sk_common::backoff::Backoff;
 use sk_common::domain::ActivityId;
 use sk_common::events::FENCE_HEADER;
 use sk_common::kafka::KafkaSettings;
@@ -145,20 +146,21 @@ impl OutboxRelay {
     /// Pumps one outbox while the lease holds; transient failures restart the pump (which
     /// re-reads PENDING first, so nothing read is ever skipped).
     async fn own(&self, keys: ActivityKeys, lease: Lease, shutdown: CancellationToken) {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         loop {
             match self.pump(&keys, &lease, &shutdown).await {
                 Ok(()) => break,
                 Err(e) => {
-                    tracing::warn!(activity_id = %keys.activity_id(), error = %e, retry_in_ms = backoff.as_millis(), "outbox relay failed; retrying");
+                    tracing::warn!(activity_id = %keys.activity_id(), error = %e, retry_in_ms = backoff.next_ms(), "outbox relay failed; retrying");
                 }
             }
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = lease.lost().cancelled() => break,
-                () = tokio::time::sleep(backoff) => {}
+            let waited = tokio::select! {
+                () = shutdown.cancelled() => false,
+                waited = backoff.wait(lease.lost()) => waited,
+            };
+            if !waited {
+                break;
             }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
         }
         if lease.lost().is_cancelled() {
             tracing::warn!(activity_id = %keys.activity_id(), "outbox lease lost; stopped relaying");
