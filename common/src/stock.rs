@@ -155,6 +155,28 @@ pub enum Rejection {
     RateCapped,
 }
 
+impl Rejection {
+    /// A stable snake_case name (metrics labels, logs).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ActivityNotFound => "activity_not_found",
+            Self::Closed => "closed",
+            Self::NotStarted => "not_started",
+            Self::Ended => "ended",
+            Self::LimitExceeded => "limit_exceeded",
+            Self::SoldOut => "sold_out",
+            Self::RateCapped => "rate_capped",
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a reserve call decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReserveOutcome {

@@ -21,8 +21,7 @@ use sk_common::events::{CancelReason, OrderStatus};
 use sk_common::http::{HttpError, Json};
 use sk_common::purchase_token::{PurchaseClaims, PurchaseTokens};
 use sk_common::stock::{
-    CancelOutcome, Inventory, OrderRecord, PayOutcome, Rejection, Reservation, ReserveOutcome,
-    ReserveRequest,
+    CancelOutcome, Inventory, OrderRecord, PayOutcome, Reservation, ReserveOutcome, ReserveRequest,
 };
 use sk_common::time::rfc3339_from_ms;
 
@@ -115,15 +114,7 @@ const fn outcome_label(outcome: ReserveOutcome) -> &'static str {
     match outcome {
         ReserveOutcome::Reserved(_) => "reserved",
         ReserveOutcome::Repeated(..) => "repeated",
-        ReserveOutcome::Rejected(rejection) => match rejection {
-            Rejection::ActivityNotFound => "activity_not_found",
-            Rejection::Closed => "closed",
-            Rejection::NotStarted => "not_started",
-            Rejection::Ended => "ended",
-            Rejection::LimitExceeded => "limit_exceeded",
-            Rejection::SoldOut => "sold_out",
-            Rejection::RateCapped => "rate_capped",
-        },
+        ReserveOutcome::Rejected(rejection) => rejection.as_str(),
     }
 }
 

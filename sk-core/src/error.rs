@@ -20,7 +20,7 @@ pub enum Error {
     ActivityNotFound,
     #[error("no such order")]
     OrderNotFound,
-    #[error("reservation refused: {0:?}")]
+    #[error("reservation refused: {0}")]
     Rejected(Rejection),
     #[error("the order was cancelled")]
     Cancelled,
