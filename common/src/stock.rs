@@ -61,6 +61,13 @@ impl ActivityKeys {
         self.activity_id
     }
 
+    /// The order scripts' `KEYS`, in order (see the top of `lua/order.lua`): for running the
+    /// scripts outside sk-core (benchmarks) and for deleting an activity's state.
+    #[must_use]
+    pub const fn script_keys(&self) -> &[String; 7] {
+        &self.script_keys
+    }
+
     /// Hash with the activity's settings and `remaining` stock.
     #[must_use]
     pub fn activity(&self) -> &str {

@@ -3,7 +3,7 @@
 //! never restocks mid-measurement (which would add work and blur the stock check).
 //! Talks to: Redis directly (the activity hash, the registry, the script cache).
 
-use anyhow::{Context as _, ensure};
+use anyhow::Context as _;
 use redis::aio::MultiplexedConnection;
 use sk_common::domain::{ActivityId, PriceCents};
 use sk_common::stock::{ActivityKeys, ActivitySpec, Inventory, RESERVE_SOURCE};
@@ -21,7 +21,6 @@ const WINDOW_AFTER_MS: u64 = 86_400_000;
 #[derive(Debug)]
 pub struct BenchActivity {
     inventory: Inventory,
-    prefix: String,
     id: ActivityId,
 }
 
@@ -42,11 +41,7 @@ impl BenchActivity {
             candidate += 1;
         };
         inventory.put_activity(conn, id, &spec()?).await?;
-        Ok(Self {
-            inventory,
-            prefix: prefix.to_owned(),
-            id,
-        })
+        Ok(Self { inventory, id })
     }
 
     /// The activity's id.
@@ -73,35 +68,9 @@ impl BenchActivity {
     }
 
     /// The reserve script's `KEYS`, in order (see the top of `common/lua/order.lua`).
-    ///
-    /// # Errors
-    /// When the layout built here no longer matches `ActivityKeys` (the common crate changed).
-    pub fn script_keys(&self) -> anyhow::Result<[String; 7]> {
-        // `ActivityKeys` keeps the array private, so it is rebuilt here from the same layout
-        // and checked against every name `ActivityKeys` does expose.
-        let base = format!("{}:{{{}}}", self.prefix, self.id);
-        let keys = [
-            "activity",
-            "bought",
-            "idem",
-            "orders",
-            "deadlines",
-            "outbox",
-            "rate",
-        ]
-        .map(|name| format!("{base}:{name}"));
-        let known = self.inventory.keys(self.id);
-        ensure!(
-            [
-                known.activity(),
-                known.bought(),
-                known.orders(),
-                known.deadlines(),
-                known.outbox()
-            ] == [&keys[0], &keys[1], &keys[3], &keys[4], &keys[5]],
-            "the reserve script's key layout changed in sk-common; update bench_activity.rs"
-        );
-        Ok(keys)
+    #[must_use]
+    pub fn script_keys(&self) -> [String; 7] {
+        self.inventory.keys(self.id).script_keys().clone()
     }
 
     /// Deletes the activity's keys and unregisters it. Orders indexed by id outside the
@@ -113,7 +82,7 @@ impl BenchActivity {
         let keys: ActivityKeys = self.inventory.keys(self.id);
         redis::pipe()
             .cmd("UNLINK")
-            .arg(&self.script_keys()?[..])
+            .arg(&self.script_keys()[..])
             .arg(keys.outbox_dead_letters())
             .arg(keys.relay_lock())
             .ignore()

@@ -18,6 +18,7 @@
 mod bench_activity;
 mod bench_cli;
 mod closed_loop;
+mod cpu_usage;
 mod drain;
 mod error;
 mod redis_clients;

@@ -217,7 +217,7 @@ impl ReserveCall {
     fn new(activity: &BenchActivity) -> anyhow::Result<Arc<Self>> {
         Ok(Arc::new(Self {
             script: Script::new(RESERVE_SOURCE),
-            keys: activity.script_keys()?,
+            keys: activity.script_keys(),
             activity: activity.id().get(),
         }))
     }

@@ -2,7 +2,8 @@
 //! another, each call signed exactly as sk-app signs it and made for a user of its own (so the
 //! per-user limit never refuses). Creates a fresh activity with stock to spare first, and
 //! checks at the end that the stock went down by exactly the reservations it was told about.
-//! Prints requests/s and latency percentiles per concurrency (and `--json`).
+//! Prints requests/s and latency percentiles per concurrency, the CPU each `--watch`ed process
+//! used meanwhile (and `--json`).
 //! Talks to: sk-core over HTTP (keep-alive pool); Redis directly, for the activity and the
 //! outbox length (it waits for sk-core's relay to catch up before each concurrency, so one
 //! level's Kafka backlog does not slow the next).
@@ -25,6 +26,7 @@ use tokio::time::Instant;
 use crate::bench_activity::{self, BenchActivity};
 use crate::bench_cli::{parse_concurrency, run_command};
 use crate::closed_loop::{self, LevelReport, Load, Outcome, TABLE_HEADER};
+use crate::cpu_usage::{CoresUsed, Snapshot, Watched, parse_watched};
 
 /// Arguments of `reserve`.
 #[derive(Debug, clap::Args)]
@@ -67,6 +69,11 @@ pub struct Args {
     /// sk-core and Redis; 0 means one per core.
     #[arg(long, default_value_t = 1, value_name = "N")]
     threads: usize,
+    /// A process whose CPU use to report per concurrency, as `name=pid` (repeatable; e.g.
+    /// `--watch sk-core=1234 --watch redis=567`). sk-bench itself, the rest of the machine and
+    /// idle time are always reported. Linux only.
+    #[arg(long = "watch", value_parser = parse_watched, value_name = "NAME=PID")]
+    watched: Vec<Watched>,
     /// Also print the result as one JSON object on the last line.
     #[arg(long)]
     json: bool,
@@ -91,40 +98,52 @@ async fn run(args: Args) -> anyhow::Result<()> {
     client.probe().await?;
     println!("sk-core {} · activity {}", args.url, activity.id());
     println!("{TABLE_HEADER}");
+    let settle_time = Duration::from_secs(args.settle_secs);
     let mut levels = Vec::new();
+    let mut rows = Vec::new();
     for &concurrency in &args.concurrency {
-        settle(&mut redis, &activity, Duration::from_secs(args.settle_secs)).await?;
-        let report = measure(&args, &client, concurrency).await?;
+        settle(&mut redis, &activity, settle_time).await?;
+        let (report, cpu) = measure(&args, &client, concurrency).await?;
         println!("{}", report.table_row("reserve"));
+        let mut row = report.to_json();
+        if let Some(cpu) = cpu {
+            println!("{:>21} cores used: {cpu}", "");
+            row["cpu_cores"] = cpu.to_json();
+        }
+        rows.push(row);
         levels.push(report);
     }
+    // Leave the relay idle for whatever is measured next (the ceilings, in bench-reserve).
+    settle(&mut redis, &activity, settle_time).await?;
     let after = activity.remaining(&mut redis).await?;
     check_stock(&levels, before - after)?;
     if args.json {
-        let levels: Vec<_> = levels.iter().map(LevelReport::to_json).collect();
-        let report = json!({"activity_id": activity.id().get(), "levels": levels});
+        let report = json!({"activity_id": activity.id().get(), "levels": rows});
         println!("{report}");
     }
     Ok(())
 }
 
-/// One closed-loop measurement at `concurrency`.
+/// One closed-loop measurement at `concurrency`, with the CPU each process used meanwhile.
 async fn measure(
     args: &Args,
     client: &ReserveClient,
     concurrency: usize,
-) -> anyhow::Result<LevelReport> {
+) -> anyhow::Result<(LevelReport, Option<CoresUsed>)> {
     let load = Load {
         concurrency,
         warmup: Duration::from_secs(args.warmup_secs),
         measure: Duration::from_secs(args.seconds),
     };
     let client = client.clone();
+    let start = Snapshot::take(&args.watched);
     let report = closed_loop::run(load, move |call| {
         let client = client.clone();
         async move { client.reserve(call).await }
     })
     .await?;
+    let cpu = start.zip(Snapshot::take(&args.watched));
+    let cpu = cpu.map(|(start, end)| end.cores_since(&start));
     if let Some(failure) = &report.first_failure {
         eprintln!(
             "sk-bench reserve: {} of the calls at concurrency {concurrency} failed, e.g. {failure}",
@@ -135,7 +154,7 @@ async fn measure(
         report.done > 0,
         "no reservation succeeded at concurrency {concurrency}"
     );
-    Ok(report)
+    Ok((report, cpu))
 }
 
 /// Waits until sk-core's relay has emptied the activity's outbox, or `patience` ran out.
