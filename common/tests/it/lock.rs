@@ -27,7 +27,7 @@ async fn one_holder_at_a_time_and_every_new_holder_has_a_larger_fence() {
     assert!(lock(&name, "b").try_acquire(&conn).await.unwrap().is_none());
 
     // Held well past its ttl: the renewal keeps it.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert!(!first.lost().is_cancelled());
     assert!(lock(&name, "b").try_acquire(&conn).await.unwrap().is_none());
 

@@ -26,6 +26,7 @@ async fn hostile_requests_are_refused_and_change_nothing() {
     // One real order, so pay/cancel attacks have something to aim at.
     let (_, order) = core.reserve(1, "alice", 1).await;
     let order_id = order["order_id"].as_str().unwrap().to_owned();
+    sale.outbox_drained(1).await;
     let before = sale.snapshot().await;
 
     let reserve = "/internal/v1/activities/1/reserve";
@@ -228,6 +229,7 @@ async fn a_token_with_other_terms_does_not_pay_the_order() {
         quantity: Quantity::new(1).unwrap(),
         expires_at_ms: order["expires_at_ms"].as_u64().unwrap() + 3_600_000,
     });
+    sale.outbox_drained(1).await;
     let before = sale.snapshot().await;
     let (status, body) = core.pay(&order_id.to_string(), "alice", &inflated).await;
     assert_eq!(

@@ -128,6 +128,21 @@ impl Sale {
             .unwrap()
     }
 
+    /// Waits until the relay has shipped (and trimmed) every outbox entry of activity `id`, so
+    /// a snapshot taken afterwards is not disturbed by the relay catching up.
+    pub async fn outbox_drained(&self, id: u64) {
+        let keys = self.inventory.keys(ActivityId::new(id).unwrap());
+        sk_common::testing::eventually("the outbox to be relayed", || async {
+            let length: u64 = redis::cmd("XLEN")
+                .arg(keys.outbox())
+                .query_async(&mut self.redis().await)
+                .await
+                .unwrap();
+            length == 0
+        })
+        .await;
+    }
+
     /// Every key under this sale's prefix with its serialized value (for "nothing changed").
     pub async fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
         let mut redis = self.redis().await;
