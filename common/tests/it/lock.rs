@@ -15,7 +15,7 @@ fn lock(name: &str, owner: &str) -> RedisLock {
     RedisLock::new(
         format!("{name}:{{lock}}"),
         owner,
-        Duration::from_millis(600),
+        Duration::from_millis(1_200),
     )
 }
 
