@@ -6,254 +6,30 @@
 //! and changes nothing when a check fails; each transition appends the whole order to the
 //! activity's outbox stream, which the relay in sk-core produces to Kafka.
 
+mod keys;
 mod outbox;
+mod outcomes;
 mod scripts;
 
 use redis::aio::ConnectionLike;
 
+pub use keys::{ActivityKeys, ActivitySpec};
 pub use outbox::{
     OUTBOX_CONSUMER, OUTBOX_GROUP, OutboxEntryError, ack_relayed, decode_outbox_entry,
     next_stream_id,
 };
+pub use outcomes::{
+    CancelOutcome, ExpireOutcome, OrderRecord, PayOutcome, Rejection, Reservation, ReserveOutcome,
+};
 pub use scripts::RESERVE_SOURCE;
 
-use crate::domain::{ActivityId, IdempotencyKey, OrderId, PriceCents, Quantity, UserId};
-use crate::events::{CancelReason, OrderStatus};
-use crate::{Error, Result};
+use outcomes::{first, parse_record, parse_reserve, unexpected};
+
+use crate::Result;
+use crate::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
 
 /// How long the order-id → activity index outlives a reservation (lookups by order id only).
 const ORDER_INDEX_TTL_SECS: u64 = 30 * 24 * 3600;
-
-/// The Redis names of one activity (all in the slot of `{<activity_id>}`).
-#[derive(Debug, Clone)]
-pub struct ActivityKeys {
-    activity_id: ActivityId,
-    /// activity, bought, idem, orders, deadlines, outbox, rate: the order scripts' `KEYS`.
-    script_keys: [String; 7],
-    base: String,
-}
-
-impl ActivityKeys {
-    /// The keys of `activity_id` under `prefix` (e.g. `sk`).
-    #[must_use]
-    pub fn new(prefix: &str, activity_id: ActivityId) -> Self {
-        let base = format!("{prefix}:{{{activity_id}}}");
-        let script_keys = [
-            "activity",
-            "bought",
-            "idem",
-            "orders",
-            "deadlines",
-            "outbox",
-            "rate",
-        ]
-        .map(|name| format!("{base}:{name}"));
-        Self {
-            activity_id,
-            script_keys,
-            base,
-        }
-    }
-
-    /// The activity these keys belong to.
-    #[must_use]
-    pub const fn activity_id(&self) -> ActivityId {
-        self.activity_id
-    }
-
-    /// The order scripts' `KEYS`, in order (see the top of `lua/order.lua`): for running the
-    /// scripts outside sk-core (benchmarks) and for deleting an activity's state.
-    #[must_use]
-    pub const fn script_keys(&self) -> &[String; 7] {
-        &self.script_keys
-    }
-
-    /// Hash with the activity's settings and `remaining` stock.
-    #[must_use]
-    pub fn activity(&self) -> &str {
-        &self.script_keys[0]
-    }
-
-    /// Hash of units held per user.
-    #[must_use]
-    pub fn bought(&self) -> &str {
-        &self.script_keys[1]
-    }
-
-    /// Sorted set of reserved orders by payment deadline.
-    #[must_use]
-    pub fn deadlines(&self) -> &str {
-        &self.script_keys[4]
-    }
-
-    /// Hash of orders (order id → packed record).
-    #[must_use]
-    pub fn orders(&self) -> &str {
-        &self.script_keys[3]
-    }
-
-    /// Stream of order transitions waiting for the relay.
-    #[must_use]
-    pub fn outbox(&self) -> &str {
-        &self.script_keys[5]
-    }
-
-    /// Stream of outbox entries the relay could not encode (kept for a person to inspect).
-    #[must_use]
-    pub fn outbox_dead_letters(&self) -> String {
-        format!("{}:outbox-dead", self.base)
-    }
-
-    /// The lock that makes one relay at a time the owner of this activity's outbox.
-    #[must_use]
-    pub fn relay_lock(&self) -> String {
-        format!("{}:relay-lock", self.base)
-    }
-}
-
-/// How an activity is configured for selling (written by sk-admin; by tests directly).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActivitySpec {
-    /// Selling is possible only while open (and inside the time window).
-    pub open: bool,
-    /// First millisecond of the sale (Unix).
-    pub start_at_ms: u64,
-    /// First millisecond after the sale (Unix).
-    pub end_at_ms: u64,
-    /// Units for sale.
-    pub total_stock: u32,
-    /// Most non-cancelled units one user may hold.
-    pub per_user_limit: u32,
-    /// How long a reservation waits for payment.
-    pub payment_timeout_ms: u64,
-    /// Price of one unit.
-    pub price_cents: PriceCents,
-    /// Most units sold per second, if capped.
-    pub max_sold_per_sec: Option<u32>,
-}
-
-/// A reservation the shopper holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reservation {
-    /// The order.
-    pub order_id: OrderId,
-    /// Units held.
-    pub quantity: Quantity,
-    /// Payment deadline (Unix milliseconds, Redis clock).
-    pub expires_at_ms: u64,
-}
-
-/// Why a reservation was refused (nothing changed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
-    /// No such activity in Redis.
-    ActivityNotFound,
-    /// Closed by an admin.
-    Closed,
-    /// Before `start_at`.
-    NotStarted,
-    /// At or after `end_at`.
-    Ended,
-    /// The user would hold more than the per-user limit.
-    LimitExceeded,
-    /// Fewer units left than asked for.
-    SoldOut,
-    /// The per-second sold cap is reached for this second.
-    RateCapped,
-}
-
-impl Rejection {
-    /// A stable snake_case name (metrics labels, logs).
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::ActivityNotFound => "activity_not_found",
-            Self::Closed => "closed",
-            Self::NotStarted => "not_started",
-            Self::Ended => "ended",
-            Self::LimitExceeded => "limit_exceeded",
-            Self::SoldOut => "sold_out",
-            Self::RateCapped => "rate_capped",
-        }
-    }
-}
-
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What a reserve call decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReserveOutcome {
-    /// A new order holds the units.
-    Reserved(Reservation),
-    /// The idempotency key was used before: the earlier order, as it stands now.
-    Repeated(Reservation, OrderStatus),
-    /// Refused; nothing changed.
-    Rejected(Rejection),
-}
-
-/// What a pay call decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayOutcome {
-    /// Paid now or before.
-    Paid,
-    /// No such order for this user (or the token's terms do not match it).
-    NotFound,
-    /// The shopper cancelled it.
-    Cancelled,
-    /// The deadline passed; the units went back to stock.
-    Expired,
-}
-
-/// What a cancel call decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelOutcome {
-    /// Cancelled now or before (or expired); the units are back in stock.
-    Cancelled,
-    /// No such order for this user.
-    NotFound,
-    /// Paid orders cannot be cancelled.
-    AlreadyPaid,
-}
-
-/// What the reaper's expire call decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpireOutcome {
-    /// Expired now; the units went back to stock.
-    Expired,
-    /// Its deadline has not passed.
-    NotDue,
-    /// Already paid or cancelled (dropped from the deadline set).
-    Settled,
-}
-
-/// An order as Redis holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderRecord {
-    /// The order.
-    pub order_id: OrderId,
-    /// Its activity.
-    pub activity_id: ActivityId,
-    /// Who holds it.
-    pub user_id: UserId,
-    /// Units.
-    pub quantity: Quantity,
-    /// Unit price.
-    pub price_cents: PriceCents,
-    /// Where it stands.
-    pub status: OrderStatus,
-    /// Reserved at (Unix ms, Redis clock).
-    pub reserved_at_ms: u64,
-    /// Payment deadline (Unix ms, Redis clock).
-    pub expires_at_ms: u64,
-    /// Last transition (Unix ms, Redis clock).
-    pub changed_at_ms: u64,
-    /// Why it was cancelled, when it was.
-    pub cancel_reason: Option<CancelReason>,
-}
 
 /// A request to reserve units.
 #[derive(Debug, Clone)]
@@ -398,7 +174,7 @@ impl Inventory {
             .map(|key| idempotency_field(request.user_id, key))
             .unwrap_or_default();
         let answer: Vec<String> = scripts::RESERVE
-            .key(&keys.script_keys)
+            .key(keys.script_keys())
             .arg(request.order_id.to_string())
             .arg(request.user_id.as_str())
             .arg(request.quantity.get())
@@ -462,7 +238,7 @@ impl Inventory {
         user_id: &UserId,
     ) -> Result<PayOutcome> {
         let answer: Vec<String> = scripts::PAY
-            .key(&self.keys(activity_id).script_keys)
+            .key(self.keys(activity_id).script_keys())
             .arg(order.order_id.to_string())
             .arg(user_id.as_str())
             .arg(order.quantity.get())
@@ -492,7 +268,7 @@ impl Inventory {
         user_id: &UserId,
     ) -> Result<CancelOutcome> {
         let answer: Vec<String> = scripts::CANCEL
-            .key(&self.keys(activity_id).script_keys)
+            .key(self.keys(activity_id).script_keys())
             .arg(order_id.to_string())
             .arg(user_id.as_str())
             .arg(activity_id.get())
@@ -518,7 +294,7 @@ impl Inventory {
         order_id: &str,
     ) -> Result<ExpireOutcome> {
         let answer: Vec<String> = scripts::EXPIRE
-            .key(&self.keys(activity_id).script_keys)
+            .key(self.keys(activity_id).script_keys())
             .arg(order_id)
             .arg(activity_id.get())
             .arg(&self.stock_channel)
@@ -567,7 +343,7 @@ impl Inventory {
         order_id: OrderId,
     ) -> Result<Option<OrderRecord>> {
         let answer: Vec<String> = scripts::ORDER_STATUS
-            .key(&self.keys(activity_id).script_keys)
+            .key(self.keys(activity_id).script_keys())
             .arg(order_id.to_string())
             .invoke_async(conn)
             .await?;
@@ -581,80 +357,4 @@ impl Inventory {
 /// The idempotency hash field: length-prefixed so no two (user, key) pairs collide.
 fn idempotency_field(user: &UserId, key: &IdempotencyKey) -> String {
     format!("{}:{}:{}", user.as_str().len(), user, key)
-}
-
-fn parse_reserve(answer: &[String]) -> Result<ReserveOutcome> {
-    let rejection = match first(answer)? {
-        "ok" => return Ok(ReserveOutcome::Reserved(parse_reservation(answer)?)),
-        "duplicate" => {
-            let status = answer
-                .get(4)
-                .and_then(|s| OrderStatus::parse(s))
-                .ok_or_else(|| unexpected("reserve", "duplicate without a status"))?;
-            return Ok(ReserveOutcome::Repeated(parse_reservation(answer)?, status));
-        }
-        "activity_not_found" => Rejection::ActivityNotFound,
-        "closed" => Rejection::Closed,
-        "not_started" => Rejection::NotStarted,
-        "ended" => Rejection::Ended,
-        "limit_exceeded" => Rejection::LimitExceeded,
-        "sold_out" => Rejection::SoldOut,
-        "rate_capped" => Rejection::RateCapped,
-        other => return Err(unexpected("reserve", other)),
-    };
-    Ok(ReserveOutcome::Rejected(rejection))
-}
-
-/// `[code, order_id, expires_ms, qty, …]`
-fn parse_reservation(answer: &[String]) -> Result<Reservation> {
-    let field = |i: usize| answer.get(i).map(String::as_str).unwrap_or_default();
-    let order_id = OrderId::parse(field(1)).map_err(|e| unexpected("reserve", &e.to_string()))?;
-    let expires_at_ms = field(2)
-        .parse()
-        .map_err(|_| unexpected("reserve", "expiry is not a number"))?;
-    let quantity = field(3)
-        .parse()
-        .ok()
-        .and_then(|q| Quantity::new(q).ok())
-        .ok_or_else(|| unexpected("reserve", "quantity out of range"))?;
-    Ok(Reservation {
-        order_id,
-        quantity,
-        expires_at_ms,
-    })
-}
-
-/// `[status, user, qty, reserved_ms, expires_ms, changed_ms, reason, price_cents]`
-fn parse_record(
-    order_id: OrderId,
-    activity_id: ActivityId,
-    answer: &[String],
-) -> Result<OrderRecord> {
-    let bad = |what: &str| unexpected("order_status", what);
-    let field = |i: usize| answer.get(i).map(String::as_str).unwrap_or_default();
-    let number = |i: usize| field(i).parse::<u64>().map_err(|_| bad("not a number"));
-    Ok(OrderRecord {
-        order_id,
-        activity_id,
-        status: OrderStatus::parse(field(0)).ok_or_else(|| bad("unknown status"))?,
-        user_id: UserId::parse(field(1)).map_err(|_| bad("bad user id"))?,
-        quantity: Quantity::new(u32::try_from(number(2)?).unwrap_or(0))
-            .map_err(|_| bad("bad quantity"))?,
-        reserved_at_ms: number(3)?,
-        expires_at_ms: number(4)?,
-        changed_at_ms: number(5)?,
-        cancel_reason: CancelReason::parse(field(6)),
-        price_cents: PriceCents::new(number(7)?).map_err(|_| bad("bad price"))?,
-    })
-}
-
-fn first(answer: &[String]) -> Result<&str> {
-    answer
-        .first()
-        .map(String::as_str)
-        .ok_or_else(|| unexpected("script", "an empty answer"))
-}
-
-fn unexpected(script: &str, what: &str) -> Error {
-    Error::UnexpectedAnswer(format!("{script} script returned {what}"))
 }
