@@ -19,7 +19,7 @@ pub use outbox::{
     next_stream_id,
 };
 pub use outcomes::{
-    CancelOutcome, ExpireOutcome, OrderRecord, PayOutcome, Rejection, Reservation, ReserveOutcome,
+    CancelOutcome, ExpireOutcome, PayOutcome, Rejection, Reservation, ReserveOutcome,
 };
 pub use scripts::RESERVE_SOURCE;
 
@@ -27,6 +27,7 @@ use outcomes::{first, parse_record, parse_reserve, unexpected};
 
 use crate::Result;
 use crate::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
+use crate::events::OrderEvent;
 
 /// How long the order-id → activity index outlives a reservation (lookups by order id only).
 const ORDER_INDEX_TTL_SECS: u64 = 30 * 24 * 3600;
@@ -332,7 +333,7 @@ impl Inventory {
         Ok(ids)
     }
 
-    /// An order as Redis holds it, if it exists.
+    /// An order as Redis holds it now, if it exists, in the whole-order shape the outbox carries.
     ///
     /// # Errors
     /// When Redis fails or holds a record this build cannot read.
@@ -341,7 +342,7 @@ impl Inventory {
         conn: &mut C,
         activity_id: ActivityId,
         order_id: OrderId,
-    ) -> Result<Option<OrderRecord>> {
+    ) -> Result<Option<OrderEvent>> {
         let answer: Vec<String> = scripts::ORDER_STATUS
             .key(self.keys(activity_id).script_keys())
             .arg(order_id.to_string())

@@ -17,11 +17,11 @@ use axum::{Json as JsonResponse, Router};
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use sk_common::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
-use sk_common::events::{CancelReason, OrderStatus};
+use sk_common::events::{CancelReason, OrderEvent, OrderStatus};
 use sk_common::http::{HttpError, Json};
 use sk_common::purchase_token::{PurchaseClaims, PurchaseTokens};
 use sk_common::stock::{
-    CancelOutcome, Inventory, OrderRecord, PayOutcome, Reservation, ReserveOutcome, ReserveRequest,
+    CancelOutcome, Inventory, PayOutcome, Reservation, ReserveOutcome, ReserveRequest,
 };
 use sk_common::time::rfc3339_from_ms;
 
@@ -226,8 +226,8 @@ struct OrderReply {
     cancel_reason: Option<CancelReason>,
 }
 
-impl From<OrderRecord> for OrderReply {
-    fn from(o: OrderRecord) -> Self {
+impl From<OrderEvent> for OrderReply {
+    fn from(o: OrderEvent) -> Self {
         Self {
             order_id: o.order_id,
             activity_id: o.activity_id,

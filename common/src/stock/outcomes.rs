@@ -1,7 +1,7 @@
 //! What the order scripts decide, and reading their answers.
 
 use crate::domain::{ActivityId, OrderId, PriceCents, Quantity, UserId};
-use crate::events::{CancelReason, OrderStatus};
+use crate::events::{CancelReason, OrderEvent, OrderStatus, SCHEMA_VERSION};
 use crate::{Error, Result};
 
 /// A reservation the shopper holds.
@@ -102,31 +102,6 @@ pub enum ExpireOutcome {
     Settled,
 }
 
-/// An order as Redis holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderRecord {
-    /// The order.
-    pub order_id: OrderId,
-    /// Its activity.
-    pub activity_id: ActivityId,
-    /// Who holds it.
-    pub user_id: UserId,
-    /// Units.
-    pub quantity: Quantity,
-    /// Unit price.
-    pub price_cents: PriceCents,
-    /// Where it stands.
-    pub status: OrderStatus,
-    /// Reserved at (Unix ms, Redis clock).
-    pub reserved_at_ms: u64,
-    /// Payment deadline (Unix ms, Redis clock).
-    pub expires_at_ms: u64,
-    /// Last transition (Unix ms, Redis clock).
-    pub changed_at_ms: u64,
-    /// Why it was cancelled, when it was.
-    pub cancel_reason: Option<CancelReason>,
-}
-
 pub(super) fn parse_reserve(answer: &[String]) -> Result<ReserveOutcome> {
     let rejection = match first(answer)? {
         "ok" => return Ok(ReserveOutcome::Reserved(parse_reservation(answer)?)),
@@ -173,11 +148,12 @@ pub(super) fn parse_record(
     order_id: OrderId,
     activity_id: ActivityId,
     answer: &[String],
-) -> Result<OrderRecord> {
+) -> Result<OrderEvent> {
     let bad = |what: &str| unexpected("order_status", what);
     let field = |i: usize| answer.get(i).map(String::as_str).unwrap_or_default();
     let number = |i: usize| field(i).parse::<u64>().map_err(|_| bad("not a number"));
-    Ok(OrderRecord {
+    Ok(OrderEvent {
+        schema_version: SCHEMA_VERSION,
         order_id,
         activity_id,
         status: OrderStatus::parse(field(0)).ok_or_else(|| bad("unknown status"))?,
