@@ -7,6 +7,7 @@
 //! - [`http`]: the `{"code","message"}` error type, `/healthz`, `/readyz`, `/metrics`, serving.
 //! - [`readiness`]: dependency probes behind `/readyz`.
 //! - [`events`]: the order lifecycle events on Kafka (schema version 1).
+//! - [`cursor`]: opaque keyset cursors for paginated lists.
 //! - [`domain`]: newtypes that cannot hold an invalid value (`ActivityId`, `Quantity`, …).
 //! - [`redis`], [`mysql`], [`kafka`]: connections with timeouts; MySQL migrations.
 //! - [`stock`]: the Redis key layout of an activity and the Lua scripts that decide on stock.
@@ -15,6 +16,7 @@
 //! - [`service`]: the shared `main` of every service binary.
 
 pub mod backoff;
+pub mod cursor;
 pub mod domain;
 mod error;
 pub mod events;
