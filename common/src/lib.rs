@@ -13,6 +13,7 @@
 //! - [`stock`]: the Redis key layout of an activity and the Lua scripts that decide on stock.
 //! - [`lock`]: the self-renewing, fenced Redis lock (one relay or scheduler at a time).
 //! - [`signing`], [`purchase_token`]: HMAC-SHA256 on internal calls and on purchase tokens.
+//! - [`jwt`]: HS256 bearer tokens (`sub`, `role`, `exp`) with rotating keys, minted and checked.
 //! - [`service`]: the shared `main` of every service binary.
 
 pub mod backoff;
@@ -21,6 +22,7 @@ pub mod domain;
 mod error;
 pub mod events;
 pub mod http;
+pub mod jwt;
 pub mod kafka;
 pub mod lock;
 pub mod mysql;

@@ -3,7 +3,7 @@
 
 use std::fmt::Display;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -23,7 +23,8 @@ pub const EXIT_CANNOT_LISTEN: u8 = 69;
 #[command(version, about = None)]
 pub struct ServiceArgs {
     /// TOML settings file: overrides the embedded defaults; `SK_…` variables override it.
-    #[arg(long, value_name = "PATH")]
+    // Global, so a binary with subcommands takes it on either side of the subcommand.
+    #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
     /// Load and validate the settings, then exit (0 when valid, 64 when not).
     #[arg(long)]
@@ -38,13 +39,20 @@ where
     Fut: Future<Output = Result<(), E>>,
     E: Display,
 {
-    let args = ServiceArgs::parse();
-    let settings = match settings::load::<S>(args.config.as_deref(), EnvSource::Process) {
+    main_with_args(service, ServiceArgs::parse(), run)
+}
+
+/// [`main`] with arguments the binary parsed itself (one that also has subcommands).
+pub fn main_with_args<S, F, Fut, E>(service: &'static str, args: ServiceArgs, run: F) -> ExitCode
+where
+    S: ServiceSettings,
+    F: FnOnce(S, TcpListener, CancellationToken) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    let settings = match load_settings::<S>(service, args.config.as_deref()) {
         Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("{service}: {e}");
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
+        Err(code) => return code,
     };
     if args.check_config {
         eprintln!("{service}: settings are valid");
@@ -60,6 +68,21 @@ where
             ExitCode::FAILURE
         }
     }
+}
+
+/// Loads `S` the way the service does (defaults → `config` file → `SK_` environment); when
+/// that fails, prints why to stderr and returns exit code 64.
+///
+/// # Errors
+/// The exit code to end the process with.
+pub fn load_settings<S: ServiceSettings>(
+    service: &str,
+    config: Option<&Path>,
+) -> Result<S, ExitCode> {
+    settings::load::<S>(config, EnvSource::Process).map_err(|e| {
+        eprintln!("{service}: {e}");
+        ExitCode::from(EXIT_BAD_CONFIG)
+    })
 }
 
 async fn start<S, F, Fut, E>(service: &'static str, settings: S, run: F) -> ExitCode

@@ -18,6 +18,10 @@ use crate::telemetry::LogSettings;
 /// Prefix of every environment variable the services read.
 pub const ENV_PREFIX: &str = "SK";
 
+/// How the development secrets in `defaults.toml` begin, so a service can warn when it runs
+/// with one.
+pub const DEV_SECRET_PREFIX: &str = "dev-only-";
+
 /// What every service's settings struct offers to the shared `main`.
 pub trait ServiceSettings: DeserializeOwned + Send + 'static {
     /// The embedded defaults: a TOML document that documents and sets every key.

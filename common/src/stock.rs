@@ -27,7 +27,7 @@ use outcomes::{first, parse_record, parse_reserve, unexpected};
 
 use crate::Result;
 use crate::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
-use crate::events::OrderEvent;
+use crate::events::{OrderEvent, OrderStatus};
 
 /// How long the order-id → activity index outlives a reservation (lookups by order id only).
 const ORDER_INDEX_TTL_SECS: u64 = 30 * 24 * 3600;
@@ -94,33 +94,80 @@ impl Inventory {
         activity_id: ActivityId,
         spec: &ActivitySpec,
     ) -> Result<()> {
-        let keys = self.keys(activity_id);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        self.put_activity_commands(&mut pipe, activity_id, spec);
+        pipe.hset_nx(
+            self.keys(activity_id).activity(),
+            "remaining",
+            spec.total_stock,
+        )
+        .ignore();
+        pipe.query_async::<()>(conn).await?;
+        Ok(())
+    }
+
+    /// Settings and registration (not the stock counter) of an activity.
+    fn put_activity_commands(
+        &self,
+        pipe: &mut redis::Pipeline,
+        activity_id: ActivityId,
+        spec: &ActivitySpec,
+    ) {
         let status = if spec.open { "open" } else { "closed" };
-        redis::pipe()
-            .atomic()
-            .hset_multiple(
-                keys.activity(),
-                &[
-                    ("status", status.to_owned()),
-                    ("start_ms", spec.start_at_ms.to_string()),
-                    ("end_ms", spec.end_at_ms.to_string()),
-                    ("total", spec.total_stock.to_string()),
-                    ("per_user_limit", spec.per_user_limit.to_string()),
-                    ("payment_timeout_ms", spec.payment_timeout_ms.to_string()),
-                    ("price_cents", spec.price_cents.to_string()),
-                    (
-                        "max_sold_per_sec",
-                        spec.max_sold_per_sec.unwrap_or(0).to_string(),
-                    ),
-                ],
-            )
-            .ignore()
-            .hset_nx(keys.activity(), "remaining", spec.total_stock)
-            .ignore()
-            .sadd(self.registry(), activity_id.get())
-            .ignore()
-            .query_async::<()>(conn)
-            .await?;
+        pipe.hset_multiple(
+            self.keys(activity_id).activity(),
+            &[
+                ("status", status.to_owned()),
+                ("start_ms", spec.start_at_ms.to_string()),
+                ("end_ms", spec.end_at_ms.to_string()),
+                ("total", spec.total_stock.to_string()),
+                ("per_user_limit", spec.per_user_limit.to_string()),
+                ("payment_timeout_ms", spec.payment_timeout_ms.to_string()),
+                ("price_cents", spec.price_cents.to_string()),
+                (
+                    "max_sold_per_sec",
+                    spec.max_sold_per_sec.unwrap_or(0).to_string(),
+                ),
+            ],
+        )
+        .ignore();
+        pipe.sadd(self.registry(), activity_id.get()).ignore();
+    }
+
+    /// Rebuilds an activity whose Redis state was lost, from the ledger: its settings, the
+    /// stock left (`remaining`), what each user holds, and every reserved or paid order (reserved
+    /// ones back in the deadline set, so they can still be paid or expire). One transaction.
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn restore_activity<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        activity_id: ActivityId,
+        spec: &ActivitySpec,
+        remaining: i64,
+        orders: &[OrderEvent],
+    ) -> Result<()> {
+        let keys = self.keys(activity_id);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.del(keys.activity()).ignore();
+        pipe.del(keys.bought()).ignore();
+        pipe.del(keys.deadlines()).ignore();
+        self.put_activity_commands(&mut pipe, activity_id, spec);
+        pipe.hset(keys.activity(), "remaining", remaining).ignore();
+        for order in orders.iter().filter(|o| o.status != OrderStatus::Cancelled) {
+            let id = order.order_id.to_string();
+            pipe.hincr(keys.bought(), order.user_id.as_str(), order.quantity.get())
+                .ignore();
+            pipe.hset(keys.orders(), &id, order_record(order)).ignore();
+            if order.status == OrderStatus::Reserved {
+                pipe.zadd(keys.deadlines(), &id, order.expires_at_ms)
+                    .ignore();
+            }
+        }
+        pipe.query_async::<()>(conn).await?;
         Ok(())
     }
 
@@ -358,4 +405,18 @@ impl Inventory {
 /// The idempotency hash field: length-prefixed so no two (user, key) pairs collide.
 fn idempotency_field(user: &UserId, key: &IdempotencyKey) -> String {
     format!("{}:{}:{}", user.as_str().len(), user, key)
+}
+
+/// An order as `order.lua` stores it: `status|user|qty|reserved_ms|expires_ms|changed_ms|reason`.
+fn order_record(order: &OrderEvent) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{}|{}",
+        order.status.as_str(),
+        order.user_id,
+        order.quantity,
+        order.reserved_at_ms,
+        order.expires_at_ms,
+        order.changed_at_ms,
+        order.cancel_reason.map_or("", |r| r.as_str()),
+    )
 }

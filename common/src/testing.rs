@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+mod jwt;
 mod process;
 mod proxy;
 pub mod scenarios;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+pub use jwt::forged_jwt;
 pub use process::{ServiceProcess, run_to_exit};
 pub use proxy::TcpProxy;
 pub use server::TestServer;

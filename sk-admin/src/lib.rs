@@ -1,18 +1,27 @@
 //! sk-admin: the admin API and the sale scheduler.
 //!
-//! Serves: `/healthz`, `/readyz`, `/metrics`; the `/admin/v1` routes arrive with the admin issue.
+//! Serves: `/healthz`, `/readyz`, `/metrics`, and the `/admin/v1` API behind admin JWTs (see
+//! [`api`] and [`tokens`]).
+//! Runs: the scheduler (one leader among instances; see [`scheduler`]).
 //! Talks to: MySQL (catalog and ledger; migrated at start-up, required for readiness) and
 //! Redis (activity state is pushed there; required).
 
+pub mod api;
+pub mod auth;
+pub mod catalog;
+pub mod cli;
 mod error;
+pub mod scheduler;
 mod settings;
+pub mod tokens;
 
-use axum::Router;
 use sk_common::http::service_router;
+use sk_common::jwt::JwtKeys;
 use sk_common::mysql::{MysqlPool, migrate_until_done};
 use sk_common::readiness::{Gate, Readiness};
 use sk_common::redis::RedisHandle;
 use sk_common::shutdown::{CancellationToken, Tasks};
+use sk_common::stock::Inventory;
 use tokio::net::TcpListener;
 
 pub use error::{Error, Result};
@@ -27,8 +36,23 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    let keys = JwtKeys::new(&settings.jwt)?;
+    if settings.jwt.uses_dev_secret() {
+        tracing::warn!(
+            "running with the development JWT secret from defaults.toml; set SK_JWT__SECRET"
+        );
+    }
     let mysql = MysqlPool::new(&settings.mysql)?;
     let redis = RedisHandle::new(&settings.redis)?;
+    let catalog = catalog::Catalog::new(
+        mysql.clone(),
+        redis.connection(),
+        Inventory::new(redis.key_prefix()),
+        redis.key_prefix(),
+    );
+    let scheduler =
+        scheduler::Scheduler::new(catalog.clone(), redis.clone(), settings.scheduler.clone());
+    let leadership = scheduler.leadership();
     let (schema, schema_gate) = Gate::closed("migrations not applied yet");
     let readiness = Readiness::builder()
         .require("mysql", mysql.clone())
@@ -40,11 +64,26 @@ pub async fn run(
         "migrations",
         migrate_until_done(settings.mysql.clone(), mysql.clone(), schema_gate, shutdown),
     );
+    tasks.spawn("scheduler", scheduler.run(tasks.token()));
     tasks.serve_http(
         listener,
-        service_router(Router::new(), readiness, &settings.http),
+        service_router(
+            admin_routes(catalog, leadership, keys),
+            readiness,
+            &settings.http,
+        ),
     );
     let outcome = tasks.run(settings.http.shutdown_grace()).await;
     mysql.disconnect().await;
     Ok(outcome?)
+}
+
+/// Every `/admin/v1` route, all behind the admin-token check (added last, so it covers them all).
+fn admin_routes(
+    catalog: catalog::Catalog,
+    leadership: scheduler::Leadership,
+    keys: JwtKeys,
+) -> axum::Router {
+    let routes = api::routes(catalog, leadership).merge(tokens::routes(keys.clone()));
+    auth::protect(routes, keys)
 }

@@ -1,5 +1,6 @@
-//! sk-admin binary: see the library for what it serves.
+//! sk-admin binary: the service (see the library for what it serves) and `sk-admin token`
+//! (see `cli`).
 
 fn main() -> std::process::ExitCode {
-    sk_common::service::main("sk-admin", sk_admin::run)
+    sk_admin::cli::main()
 }

@@ -23,6 +23,7 @@ pub struct HttpError {
     code: Cow<'static, str>,
     message: Cow<'static, str>,
     retry_after_secs: Option<u64>,
+    bearer_challenge: bool,
     cause: Option<String>,
 }
 
@@ -42,6 +43,7 @@ impl HttpError {
             code: code.into(),
             message: message.into(),
             retry_after_secs: None,
+            bearer_challenge: false,
             cause: None,
         }
     }
@@ -60,6 +62,13 @@ impl HttpError {
     /// 400 `invalid_request`.
     pub fn invalid_request(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    /// 401 `unauthenticated` with `WWW-Authenticate: Bearer`: no valid bearer token.
+    pub fn unauthenticated(message: impl Into<Cow<'static, str>>) -> Self {
+        let mut error = Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message);
+        error.bearer_challenge = true;
+        error
     }
 
     /// 404 `not_found` for a path no route serves.
@@ -101,6 +110,12 @@ impl IntoResponse for HttpError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.bearer_challenge {
+            // RFC 6750: a 401 names the scheme the client should use.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(ErrorCause(cause));

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "order price",
         sql: include_str!("../../migrations/0003_order_price.sql"),
     },
+    Migration {
+        version: 4,
+        name: "reconciliations",
+        sql: include_str!("../../migrations/0004_reconciliations.sql"),
+    },
 ];
 
 /// Seconds to wait for another process that is migrating the same database.

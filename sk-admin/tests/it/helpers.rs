@@ -1,3 +1,7 @@
+mod admin_client;
+mod jwt;
+mod pipeline;
+
 use sk_common::testing::{
     BlackHole, Vars, closed_port, load_settings, mysql_hangs, redis_url, unique_mysql_url,
 };
@@ -32,3 +36,7 @@ pub async fn hole_vars(hole: &BlackHole) -> Vars {
     vars.extend(mysql_hangs(hole));
     vars
 }
+
+pub use admin_client::{Admin, activity_body};
+pub use jwt::{admin_token, jwt_keys, serve_router, token_for};
+pub use pipeline::Pipeline;

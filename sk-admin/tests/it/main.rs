@@ -7,5 +7,10 @@
     reason = "a failing test should fail loudly"
 )]
 
+mod auth;
+mod catalog;
 mod helpers;
+mod ledger;
 mod lifecycle;
+mod scheduler;
+mod tokens;
