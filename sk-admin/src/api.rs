@@ -2,8 +2,10 @@
 //!
 //! - `POST /admin/v1/products` · `GET /admin/v1/products?limit=&cursor=`
 //! - `POST /admin/v1/activities` → 201 · `GET /admin/v1/activities?limit=&cursor=&status=`
-//! - `GET /admin/v1/activities/{id}` · `POST /admin/v1/activities/{id}/close`
+//! - `GET /admin/v1/activities/{id}` · `PUT /admin/v1/activities/{id}` (before it starts)
+//! - `POST /admin/v1/activities/{id}/close`
 //! - `GET /admin/v1/activities/{id}/reconciliation`: Redis against the ledger, now
+//! - `GET /admin/v1/orders?activity_id=&status=&limit=&cursor=`: the ledger, newest first
 //! - `GET /admin/v1/scheduler`: whether this instance leads the scheduler
 
 use axum::Router;
@@ -16,7 +18,8 @@ use sk_common::cursor::page_limit;
 use sk_common::http::Json;
 
 use crate::catalog::{
-    Activity, Catalog, NewActivity, NewProduct, Product, Reconciliation, StatusFilter,
+    Activity, Catalog, LedgerOrder, NewActivity, NewProduct, OrderFilter, Product, Reconciliation,
+    StatusFilter,
 };
 use crate::scheduler::{Leadership, LeadershipView};
 use crate::{Error, Result};
@@ -32,12 +35,13 @@ pub fn routes(catalog: Catalog, leadership: Leadership) -> Router {
             "/admin/v1/activities",
             post(create_activity).get(activities),
         )
-        .route("/admin/v1/activities/{id}", get(activity))
+        .route("/admin/v1/activities/{id}", get(activity).put(edit))
         .route("/admin/v1/activities/{id}/close", post(close))
         .route(
             "/admin/v1/activities/{id}/reconciliation",
             get(reconciliation),
         )
+        .route("/admin/v1/orders", get(orders))
         .with_state(catalog)
         .merge(scheduler)
 }
@@ -141,4 +145,38 @@ async fn reconciliation(
 ) -> Result<Json<Reconciliation>> {
     let id = id.parse().map_err(|_| Error::ActivityNotFound)?;
     Ok(Json(catalog.reconcile(id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrdersQuery {
+    activity_id: Option<u64>,
+    status: Option<sk_common::events::OrderStatus>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn orders(
+    State(catalog): State<Catalog>,
+    query: Result<Query<OrdersQuery>, QueryRejection>,
+) -> Result<Json<Page<LedgerOrder>>> {
+    let Query(query) = query.map_err(|e| Error::invalid("query", e.body_text()))?;
+    let limit = page_limit(query.limit).map_err(|reason| Error::invalid("limit", reason))?;
+    let filter = OrderFilter {
+        activity_id: query.activity_id,
+        status: query.status,
+    };
+    let (items, next_cursor) = catalog
+        .orders(filter, limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(Page { items, next_cursor }))
+}
+
+async fn edit(
+    State(catalog): State<Catalog>,
+    Path(id): Path<String>,
+    Json(new): Json<NewActivity>,
+) -> Result<Json<Activity>> {
+    let id = id.parse().map_err(|_| Error::ActivityNotFound)?;
+    Ok(Json(catalog.edit_activity(id, &new).await?))
 }

@@ -6,6 +6,7 @@
 //! the stock counter of an activity that is already selling) and publishes a change event.
 
 mod activities;
+mod orders;
 mod products;
 mod reconcile;
 mod repair;
@@ -17,6 +18,7 @@ use sk_common::mysql::MysqlPool;
 use sk_common::stock::Inventory;
 
 pub use activities::{Activity, ActivityStatus, NewActivity, StatusFilter};
+pub use orders::{LedgerOrder, OrderFilter};
 pub use products::{NewProduct, Product};
 pub use reconcile::Reconciliation;
 pub use stats::ActivityStats;

@@ -24,6 +24,8 @@ pub enum Error {
     ActivityNotFound,
     #[error("no such product")]
     ProductNotFound,
+    #[error("the sale has started (or was closed): it can no longer be edited")]
+    AlreadyStarted,
     #[error("not authenticated: {0}")]
     Unauthenticated(#[from] JwtError),
     #[error("this route needs the admin role")]
@@ -56,6 +58,9 @@ impl Error {
                 "activity_not_found",
                 self.to_string(),
             ),
+            Self::AlreadyStarted => {
+                HttpError::new(StatusCode::CONFLICT, "already_started", self.to_string())
+            }
             Self::ProductNotFound => {
                 HttpError::new(StatusCode::NOT_FOUND, "product_not_found", self.to_string())
             }

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod blacklist;
 pub mod catalog;
 pub mod cli;
 mod error;
@@ -50,8 +51,14 @@ pub async fn run(
         Inventory::new(redis.key_prefix()),
         redis.key_prefix(),
     );
-    let scheduler =
-        scheduler::Scheduler::new(catalog.clone(), redis.clone(), settings.scheduler.clone());
+    let blacklist =
+        blacklist::Blacklist::new(mysql.clone(), redis.connection(), redis.key_prefix());
+    let scheduler = scheduler::Scheduler::new(
+        catalog.clone(),
+        blacklist.clone(),
+        redis.clone(),
+        settings.scheduler.clone(),
+    );
     let leadership = scheduler.leadership();
     let (schema, schema_gate) = Gate::closed("migrations not applied yet");
     let readiness = Readiness::builder()
@@ -68,7 +75,7 @@ pub async fn run(
     tasks.serve_http(
         listener,
         service_router(
-            admin_routes(catalog, leadership, keys),
+            admin_routes(catalog, blacklist, leadership, keys),
             readiness,
             &settings.http,
         ),
@@ -81,9 +88,12 @@ pub async fn run(
 /// Every `/admin/v1` route, all behind the admin-token check (added last, so it covers them all).
 fn admin_routes(
     catalog: catalog::Catalog,
+    blacklist: blacklist::Blacklist,
     leadership: scheduler::Leadership,
     keys: JwtKeys,
 ) -> axum::Router {
-    let routes = api::routes(catalog, leadership).merge(tokens::routes(keys.clone()));
+    let routes = api::routes(catalog, leadership)
+        .merge(blacklist::routes(blacklist))
+        .merge(tokens::routes(keys.clone()));
     auth::protect(routes, keys)
 }

@@ -15,6 +15,7 @@ use sk_common::redis::RedisHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::Result;
+use crate::blacklist::Blacklist;
 use crate::catalog::Catalog;
 use crate::settings::SchedulerSettings;
 
@@ -60,6 +61,7 @@ impl Leadership {
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     catalog: Catalog,
+    blacklist: Blacklist,
     redis: RedisHandle,
     lock: RedisLock,
     settings: SchedulerSettings,
@@ -69,7 +71,12 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler electing its leader through `<prefix>:{scheduler}:lock`.
     #[must_use]
-    pub fn new(catalog: Catalog, redis: RedisHandle, settings: SchedulerSettings) -> Self {
+    pub fn new(
+        catalog: Catalog,
+        blacklist: Blacklist,
+        redis: RedisHandle,
+        settings: SchedulerSettings,
+    ) -> Self {
         let leadership = Leadership::new();
         let lock = RedisLock::new(
             format!("{}:{{scheduler}}:lock", redis.key_prefix()),
@@ -78,6 +85,7 @@ impl Scheduler {
         );
         Self {
             catalog,
+            blacklist,
             redis,
             lock,
             settings,
@@ -134,13 +142,17 @@ impl Scheduler {
         }
     }
 
-    /// One round of the leader's duties: rebuild activities whose Redis state is missing, then
+    /// One round of the leader's duties: rebuild activities whose Redis state is missing and
+    /// re-mirror the blacklist if Redis lost it, then announce sales that just ended and
     /// reconcile the sales that ended (again each round until Redis and the ledger agree and
     /// the outbox is empty).
     async fn lead_round(&self, lease: &Lease) {
         tracing::trace!(fence = lease.fence(), "scheduler round");
         if let Err(e) = self.catalog.repair_missing().await {
             tracing::warn!(error = %e, "cannot check activities for missing Redis state");
+        }
+        if let Err(e) = self.blacklist.resync().await {
+            tracing::warn!(error = %e, "cannot check the blacklist mirror in Redis");
         }
         let ended = match self.catalog.unreconciled().await {
             Ok(ended) => ended,
@@ -149,9 +161,12 @@ impl Scheduler {
                 return;
             }
         };
-        for activity_id in ended {
+        for (activity_id, just_ended) in ended {
             if lease.lost().is_cancelled() {
                 return;
+            }
+            if just_ended && let Err(e) = self.catalog.announce_ended(activity_id).await {
+                tracing::warn!(activity_id, error = %e, "cannot announce the end of a sale");
             }
             if let Err(e) = self.catalog.reconcile(activity_id).await {
                 tracing::warn!(activity_id, error = %e, "reconciliation failed");

@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reconciliations",
         sql: include_str!("../../migrations/0004_reconciliations.sql"),
     },
+    Migration {
+        version: 5,
+        name: "blacklist",
+        sql: include_str!("../../migrations/0005_blacklist.sql"),
+    },
 ];
 
 /// Seconds to wait for another process that is migrating the same database.

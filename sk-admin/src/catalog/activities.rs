@@ -314,6 +314,63 @@ impl Catalog {
         self.activity(id).await
     }
 
+    /// Replaces an activity's settings; only before it starts (and while not closed), when no
+    /// unit can have been sold, so its stock starts again from the new `total_stock`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field, [`Error::AlreadyStarted`], [`Error::ActivityNotFound`];
+    /// MySQL or Redis failures.
+    pub async fn edit_activity(&self, id: u64, new: &NewActivity) -> Result<Activity> {
+        let valid = new.validate()?;
+        if valid.start_ms <= now_ms() {
+            return Err(Error::invalid("start_at", "must be in the future"));
+        }
+        if self.product_price(new.product_id).await?.is_none() {
+            return Err(Error::invalid("product_id", "no such product"));
+        }
+        let mut conn = self.mysql.conn().await?;
+        conn.exec_drop(
+            "UPDATE activities SET product_id = ?, name = ?, start_at = ?, end_at = ?,              total_stock = ?, per_user_limit = ?, payment_timeout_secs = ?, buy_rate = ?,              max_sold_per_sec = ? WHERE id = ? AND closed_at IS NULL AND start_at > ?",
+            (
+                new.product_id.get(),
+                &new.name,
+                utc_datetime(valid.start_ms),
+                utc_datetime(valid.end_ms),
+                new.total_stock,
+                new.per_user_limit,
+                new.payment_timeout_secs,
+                new.buy_rate,
+                new.max_sold_per_sec,
+                id,
+                utc_datetime(now_ms()),
+            ),
+        )
+        .await
+        .map_err(sk_common::Error::from)?;
+        let changed = conn.affected_rows() > 0;
+        drop(conn);
+        let activity = self
+            .load_activity(id)
+            .await?
+            .ok_or(Error::ActivityNotFound)?;
+        if !changed && activity.status != ActivityStatus::Scheduled {
+            return Err(Error::AlreadyStarted);
+        }
+        let activity_id = ActivityId::new(id).map_err(|_| Error::ActivityNotFound)?;
+        let total = i64::try_from(activity.total_stock).unwrap_or(i64::MAX);
+        self.inventory
+            .restore_activity(
+                &mut self.redis.clone(),
+                activity_id,
+                &activity.spec()?,
+                total,
+                &[],
+            )
+            .await?;
+        self.announce(activity_id, "changed").await?;
+        self.activity(id).await
+    }
+
     /// One activity with its live figures.
     ///
     /// # Errors

@@ -107,15 +107,17 @@ impl Catalog {
             .collect())
     }
 
-    /// Ended or closed activities whose last reconciliation is missing or not consistent.
+    /// Ended or closed activities whose last reconciliation is missing or not consistent, each
+    /// with whether it was never reconciled (it has just ended).
     ///
     /// # Errors
     /// MySQL failures.
-    pub async fn unreconciled(&self) -> Result<Vec<u64>> {
+    pub async fn unreconciled(&self) -> Result<Vec<(u64, bool)>> {
         let mut conn = self.mysql.conn().await?;
         let ids = conn
             .exec(
-                "SELECT a.id FROM activities a LEFT JOIN reconciliations r ON r.activity_id = a.id \
+                "SELECT a.id, r.activity_id IS NULL FROM activities a \
+                 LEFT JOIN reconciliations r ON r.activity_id = a.id \
                  WHERE (a.closed_at IS NOT NULL OR a.end_at <= ?) \
                  AND (r.activity_id IS NULL OR r.difference <> 0 OR r.outbox_backlog <> 0) \
                  ORDER BY a.id LIMIT ?",
@@ -124,6 +126,15 @@ impl Catalog {
             .await
             .map_err(sk_common::Error::from)?;
         Ok(ids)
+    }
+
+    /// Tells subscribers (sk-app caches) that a sale has ended.
+    ///
+    /// # Errors
+    /// Redis failures.
+    pub async fn announce_ended(&self, activity_id: u64) -> Result<()> {
+        let id = ActivityId::new(activity_id).map_err(|_| Error::ActivityNotFound)?;
+        self.announce(id, "ended").await
     }
 }
 

@@ -200,8 +200,8 @@ async fn collect_pages(admin: &Admin, first: &str) -> Vec<Value> {
     }
 }
 
-/// Issue test 4 (Redis side): closing marks the activity closed in MySQL and in Redis, and the
-/// reserve script refuses it.
+/// Issue test 4: closing marks the activity closed in MySQL and in Redis, and a reserve call
+/// through sk-core is refused.
 #[tokio::test]
 async fn closing_an_activity_stops_selling_it() {
     let admin = Admin::start().await;
@@ -227,25 +227,14 @@ async fn closing_an_activity_stops_selling_it() {
         (StatusCode::OK, &closed["closed_at"])
     );
 
-    let inventory = sk_common::stock::Inventory::new(&admin.prefix);
-    let user = sk_common::domain::UserId::parse("u1").unwrap();
-    let outcome = inventory
-        .reserve(
-            &mut admin.redis().await,
-            sk_common::domain::ActivityId::new(id).unwrap(),
-            &sk_common::stock::ReserveRequest {
-                order_id: sk_common::domain::OrderId::generate(),
-                user_id: &user,
-                quantity: sk_common::domain::Quantity::ONE,
-                idempotency_key: None,
-            },
-        )
-        .await
-        .unwrap();
+    let pipeline = crate::helpers::Pipeline::start(&admin.prefix, &admin.mysql_url).await;
+    let (status, refusal) = pipeline.reserve(id, "u1", 1).await;
     assert_eq!(
-        outcome,
-        sk_common::stock::ReserveOutcome::Rejected(sk_common::stock::Rejection::Closed)
+        (status, refusal["code"].as_str()),
+        (410, Some("ended")),
+        "{refusal}"
     );
+    pipeline.stop().await;
     let (status, _) = admin
         .post("/admin/v1/activities/999999/close", json!({}))
         .await;
@@ -340,5 +329,69 @@ async fn hostile_catalog_input_is_refused_or_stored_verbatim() {
             "{path}"
         );
     }
+    admin.server.stop().await.unwrap();
+}
+
+/// An activity can be edited until it starts; its stock follows the new total.
+#[tokio::test]
+async fn an_activity_is_editable_only_before_it_starts() {
+    let admin = Admin::start().await;
+    let product = admin.product().await;
+    let now = now_ms();
+    let scheduled = admin
+        .activity(activity_body(product, now + HOUR, now + 2 * HOUR))
+        .await;
+    let id = scheduled["id"].as_u64().unwrap();
+    let mut edit = activity_body(product, now + 3 * HOUR, now + 4 * HOUR);
+    edit["total_stock"] = 200.into();
+    edit["name"] = "Bigger sale".into();
+    let (status, edited) = admin
+        .call(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/activities/{id}"),
+            Some(edit.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(
+        (edited["total_stock"].as_u64(), edited["remaining"].as_u64()),
+        (Some(200), Some(200))
+    );
+    assert_eq!(edited["name"], "Bigger sale");
+
+    let mut bad = edit.clone();
+    bad["buy_rate"] = 2.into();
+    let (status, error) = admin
+        .call(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/activities/{id}"),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+
+    let open = admin
+        .activity(activity_body(product, now - HOUR, now + HOUR))
+        .await;
+    let open_id = open["id"].as_u64().unwrap();
+    let (status, error) = admin
+        .call(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/activities/{open_id}"),
+            Some(edit.clone()),
+        )
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_started"))
+    );
+    let (status, _) = admin
+        .call(
+            reqwest::Method::PUT,
+            "/admin/v1/activities/987654",
+            Some(edit),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     admin.server.stop().await.unwrap();
 }

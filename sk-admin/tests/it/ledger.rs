@@ -47,6 +47,20 @@ async fn sell(pipeline: &Pipeline, id: u64, users: u32, cancelled: u32) -> Vec<V
     orders
 }
 
+async fn ledger_pages(admin: &Admin, first: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut path = first.to_owned();
+    loop {
+        let (status, page) = admin.get(&path).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("{first}&cursor={cursor}"),
+            None => return items,
+        }
+    }
+}
+
 async fn reconciliation(admin: &Admin, id: u64) -> Value {
     admin
         .get(&format!("/admin/v1/activities/{id}/reconciliation"))
@@ -69,6 +83,46 @@ async fn reconciliation_agrees_after_a_sale_and_reports_a_lost_ledger_row() {
     assert_eq!(report["ledger_cancelled"], 5);
     assert_eq!(report["ledger_reserved"], 25);
     assert_eq!(report["difference"], 0);
+
+    // The ledger, paged with its filters held on every page.
+    let all = ledger_pages(
+        &admin,
+        &format!("/admin/v1/orders?activity_id={id}&limit=7"),
+    )
+    .await;
+    assert_eq!(all.len(), 30);
+    let mut ids: Vec<&str> = all
+        .iter()
+        .map(|o| o["order_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+    ids.dedup();
+    assert_eq!(ids.len(), 30);
+    let cancelled = ledger_pages(
+        &admin,
+        &format!("/admin/v1/orders?activity_id={id}&status=cancelled&limit=2"),
+    )
+    .await;
+    assert_eq!(cancelled.len(), 5);
+    assert!(
+        cancelled
+            .iter()
+            .all(|o| o["status"] == "cancelled" && o["cancel_reason"] == "cancelled")
+    );
+    let (_, first) = admin
+        .get(&format!("/admin/v1/orders?activity_id={id}&limit=7"))
+        .await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (status, _) = admin
+        .get(&format!(
+            "/admin/v1/orders?status=paid&limit=7&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::BAD_REQUEST,
+        "a cursor keeps its filter"
+    );
 
     let pool = mysql_async::Pool::new(admin.mysql_url.as_str());
     let mut conn = pool.get_conn().await.unwrap();

@@ -8,6 +8,7 @@
 )]
 
 mod auth;
+mod blacklist;
 mod catalog;
 mod helpers;
 mod ledger;
