@@ -2,6 +2,7 @@
 //! An activity's status is derived from its times and `closed_at`, never stored.
 
 use mysql_async::prelude::Queryable;
+use mysql_async::{Params, Value};
 use serde::{Deserialize, Serialize};
 use sk_common::cursor;
 use sk_common::domain::{ActivityId, PriceCents, ProductId, Quantity};
@@ -96,6 +97,21 @@ pub(super) fn check_name(field: &'static str, name: &str) -> Result<()> {
 }
 
 impl NewActivity {
+    /// The stored columns, in the order of the INSERT and UPDATE statements.
+    fn columns(&self, valid: &ValidActivity) -> Vec<Value> {
+        vec![
+            self.product_id.get().into(),
+            self.name.as_str().into(),
+            utc_datetime(valid.start_ms),
+            utc_datetime(valid.end_ms),
+            self.total_stock.into(),
+            self.per_user_limit.into(),
+            self.payment_timeout_secs.into(),
+            self.buy_rate.into(),
+            self.max_sold_per_sec.into(),
+        ]
+    }
+
     fn validate(&self) -> Result<ValidActivity> {
         check_name("name", &self.name)?;
         let time = |field, text: &str| {
@@ -290,17 +306,7 @@ impl Catalog {
             "INSERT INTO activities (product_id, name, start_at, end_at, total_stock, \
              per_user_limit, payment_timeout_secs, buy_rate, max_sold_per_sec) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                new.product_id.get(),
-                &new.name,
-                utc_datetime(valid.start_ms),
-                utc_datetime(valid.end_ms),
-                new.total_stock,
-                new.per_user_limit,
-                new.payment_timeout_secs,
-                new.buy_rate,
-                new.max_sold_per_sec,
-            ),
+            Params::Positional(new.columns(&valid)),
         )
         .await
         .map_err(sk_common::Error::from)?;
@@ -330,19 +336,11 @@ impl Catalog {
         }
         let mut conn = self.mysql.conn().await?;
         conn.exec_drop(
-            "UPDATE activities SET product_id = ?, name = ?, start_at = ?, end_at = ?,              total_stock = ?, per_user_limit = ?, payment_timeout_secs = ?, buy_rate = ?,              max_sold_per_sec = ? WHERE id = ? AND closed_at IS NULL AND start_at > ?",
-            (
-                new.product_id.get(),
-                &new.name,
-                utc_datetime(valid.start_ms),
-                utc_datetime(valid.end_ms),
-                new.total_stock,
-                new.per_user_limit,
-                new.payment_timeout_secs,
-                new.buy_rate,
-                new.max_sold_per_sec,
-                id,
-                utc_datetime(now_ms()),
+            "UPDATE activities SET product_id = ?, name = ?, start_at = ?, end_at = ?, \
+             total_stock = ?, per_user_limit = ?, payment_timeout_secs = ?, buy_rate = ?, \
+             max_sold_per_sec = ? WHERE id = ? AND closed_at IS NULL AND start_at > ?",
+            Params::Positional(
+                [new.columns(&valid), vec![id.into(), utc_datetime(now_ms())]].concat(),
             ),
         )
         .await
@@ -458,7 +456,7 @@ impl Catalog {
         );
         let mut conn = self.mysql.conn().await?;
         let rows: Vec<Row> = conn
-            .exec(sql, mysql_async::Params::Positional(params))
+            .exec(sql, Params::Positional(params))
             .await
             .map_err(sk_common::Error::from)?;
         drop(conn);
@@ -477,7 +475,7 @@ impl Catalog {
 
 /// The `WHERE` condition of a status filter, with its parameters (`now` bound, never
 /// formatted into the SQL).
-fn status_sql(status: StatusFilter, now: u64) -> (&'static str, Vec<mysql_async::Value>) {
+fn status_sql(status: StatusFilter, now: u64) -> (&'static str, Vec<Value>) {
     let now = utc_datetime(now);
     match status {
         None => ("TRUE", vec![]),
