@@ -7,7 +7,7 @@ use serde::Deserialize;
 use sk_common::http::HttpSettings;
 use sk_common::kafka::KafkaSettings;
 use sk_common::redis::RedisSettings;
-use sk_common::settings::{ServiceSettings, SettingsError, in_range};
+use sk_common::settings::{DEV_SECRET_PREFIX, ServiceSettings, SettingsError, in_range};
 use sk_common::telemetry::LogSettings;
 
 /// Everything sk-core can be told.
@@ -63,9 +63,6 @@ pub struct ReaperSettings {
     /// Most reservations expired per activity per sweep.
     pub batch_max: usize,
 }
-
-/// The development secrets in `defaults.toml`; sk-core warns when it runs with them.
-const DEV_SECRET_PREFIX: &str = "dev-only-";
 
 impl SecuritySettings {
     fn validate(&self) -> Result<(), SettingsError> {
