@@ -143,9 +143,9 @@ impl Scheduler {
     }
 
     /// One round of the leader's duties: rebuild activities whose Redis state is missing and
-    /// re-mirror the blacklist if Redis lost it, then announce sales that just ended and
+    /// re-mirror the blacklist if Redis lost it, then announce sales that just ended,
     /// reconcile the sales that ended (again each round until Redis and the ledger agree and
-    /// the outbox is empty).
+    /// the outbox is empty) and retire the ones that agree.
     async fn lead_round(&self, lease: &Lease) {
         tracing::trace!(fence = lease.fence(), "scheduler round");
         if let Err(e) = self.catalog.repair_missing().await {
@@ -168,9 +168,20 @@ impl Scheduler {
             if just_ended && let Err(e) = self.catalog.announce_ended(activity_id).await {
                 tracing::warn!(activity_id, error = %e, "cannot announce the end of a sale");
             }
-            if let Err(e) = self.catalog.reconcile(activity_id).await {
-                tracing::warn!(activity_id, error = %e, "reconciliation failed");
+            match self.catalog.reconcile(activity_id).await {
+                Ok(report) if report.consistent => self.retire(activity_id).await,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(activity_id, error = %e, "reconciliation failed"),
             }
+        }
+    }
+
+    /// Takes a reconciled sale off the relay's and the reaper's rounds.
+    async fn retire(&self, activity_id: u64) {
+        match self.catalog.retire(activity_id).await {
+            Ok(true) => tracing::info!(activity_id, "sale reconciled and retired"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(activity_id, error = %e, "cannot retire a reconciled sale"),
         }
     }
 }

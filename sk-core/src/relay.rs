@@ -90,12 +90,13 @@ impl OutboxRelay {
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let relay = Arc::new(self);
         let mut owned: JoinSet<ActivityId> = JoinSet::new();
-        let mut running: Vec<ActivityId> = Vec::new();
+        // Each pump runs under a child token, so a retired activity's pump can be stopped alone.
+        let mut running: Vec<(ActivityId, CancellationToken)> = Vec::new();
         let scan = Duration::from_millis(relay.settings.scan_interval_ms);
         loop {
             while let Some(done) = owned.try_join_next() {
                 if let Ok(activity_id) = done {
-                    running.retain(|a| *a != activity_id);
+                    running.retain(|(a, _)| *a != activity_id);
                 }
             }
             if let Err(e) = relay
@@ -117,13 +118,19 @@ impl OutboxRelay {
     async fn claim_free_outboxes(
         self: &Arc<Self>,
         owned: &mut JoinSet<ActivityId>,
-        running: &mut Vec<ActivityId>,
+        running: &mut Vec<(ActivityId, CancellationToken)>,
         shutdown: &CancellationToken,
     ) -> Result<()> {
         let conn = self.redis.connection();
         let activities = self.inventory.activities(&mut conn.clone()).await?;
+        // A sale taken off the registry (reconciled, nothing left to relay) needs no pump.
+        for (activity_id, stop) in running.iter() {
+            if !activities.contains(activity_id) {
+                stop.cancel();
+            }
+        }
         for activity_id in activities {
-            if running.contains(&activity_id) {
+            if running.iter().any(|(a, _)| *a == activity_id) {
                 continue;
             }
             let keys = self.inventory.keys(activity_id);
@@ -132,11 +139,11 @@ impl OutboxRelay {
                 continue;
             };
             tracing::info!(activity_id = %activity_id, fence = lease.fence(), "relaying this outbox");
-            running.push(activity_id);
+            let stop = shutdown.child_token();
+            running.push((activity_id, stop.clone()));
             let relay = Arc::clone(self);
-            let shutdown = shutdown.clone();
             owned.spawn(async move {
-                relay.own(keys, lease, shutdown).await;
+                relay.own(keys, lease, stop).await;
                 activity_id
             });
         }

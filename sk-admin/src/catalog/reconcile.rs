@@ -83,6 +83,34 @@ impl Catalog {
         Ok(report)
     }
 
+    /// Takes a finished sale off the list the relay and the reaper walk, once nothing can still
+    /// change in Redis: no reservation waits for payment and the outbox is empty. Its keys
+    /// stay, so reports and order lookups keep working. Returns whether it was retired.
+    ///
+    /// # Errors
+    /// [`Error::ActivityNotFound`]; Redis failures.
+    pub async fn retire(&self, activity_id: u64) -> Result<bool> {
+        let id = ActivityId::new(activity_id).map_err(|_| Error::ActivityNotFound)?;
+        let keys = self.inventory.keys(id);
+        let mut redis = self.redis.clone();
+        let (waiting, backlog): (u64, u64) = redis::pipe()
+            .zcard(keys.deadlines())
+            .xlen(keys.outbox())
+            .query_async(&mut redis)
+            .await
+            .map_err(sk_common::Error::from)?;
+        if waiting > 0 || backlog > 0 {
+            return Ok(false);
+        }
+        redis::cmd("SREM")
+            .arg(self.inventory.registry())
+            .arg(activity_id)
+            .query_async::<()>(&mut redis)
+            .await
+            .map_err(sk_common::Error::from)?;
+        Ok(true)
+    }
+
     async fn ledger_units(&self, activity_id: u64) -> Result<i64> {
         let mut conn = self.mysql.conn().await?;
         let units: Option<i64> = conn

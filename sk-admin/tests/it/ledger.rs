@@ -175,3 +175,35 @@ async fn the_scheduler_rebuilds_lost_redis_state_from_the_ledger() {
     pipeline.stop().await;
     admin.server.stop().await.unwrap();
 }
+
+/// A closed sale whose orders are all settled is reconciled and taken off the relay's and the
+/// reaper's rounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_settled_sale_is_reconciled_and_retired_once_closed() {
+    let (admin, pipeline, id) = sale().await;
+    let orders = sell(&pipeline, id, 4, 4).await;
+    assert_eq!(orders.len(), 4);
+    let registry = format!("{}:activities", admin.prefix);
+    let registered = || async {
+        redis::cmd("SISMEMBER")
+            .arg(&registry)
+            .arg(id)
+            .query_async::<bool>(&mut admin.redis().await)
+            .await
+            .unwrap()
+    };
+    assert!(registered().await);
+    admin
+        .post(
+            &format!("/admin/v1/activities/{id}/close"),
+            serde_json::json!({}),
+        )
+        .await;
+    eventually("the closed, settled sale to be retired", || async {
+        !registered().await
+    })
+    .await;
+    assert_eq!(reconciliation(&admin, id).await["consistent"], true);
+    pipeline.stop().await;
+    admin.server.stop().await.unwrap();
+}
