@@ -207,3 +207,20 @@ fn flatten(prefix: &str, table: config::Map<String, config::Value>, out: &mut Ve
         }
     }
 }
+
+/// A sale that opened a second ago and lasts an hour: `total_stock` units at 19.99, at most
+/// `per_user_limit` per shopper, 15 minutes to pay.
+#[must_use]
+pub fn open_activity(total_stock: u32, per_user_limit: u32) -> crate::stock::ActivitySpec {
+    let now = crate::time::now_ms();
+    crate::stock::ActivitySpec {
+        open: true,
+        start_at_ms: now - 1_000,
+        end_at_ms: now + 3_600_000,
+        total_stock,
+        per_user_limit,
+        payment_timeout_ms: 900_000,
+        price_cents: crate::domain::PriceCents::new(1_999).unwrap(),
+        max_sold_per_sec: None,
+    }
+}

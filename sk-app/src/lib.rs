@@ -1,21 +1,26 @@
 //! sk-app: the shopper API behind the gateway.
 //!
-//! Serves: `/healthz`, `/readyz`, `/metrics`; the `/api/v1` shopper routes arrive with the edge.
+//! Serves: `/healthz`, `/readyz`, `/metrics` and the authenticated `/api/v1` purchase and
+//! order routes (see [`api`]).
 //! Talks to: Redis (blacklists, activity state, change events; required for readiness) and
-//! sk-core (purchases; reported by `/readyz`, not required: browsing works without it).
+//! sk-core (purchases, over signed HTTP; reported by `/readyz`, not required: browsing works
+//! without it).
 
+pub mod api;
+mod core_client;
 mod error;
 mod settings;
 
-use axum::Router;
 use sk_common::http::service_router;
+use sk_common::jwt::JwtKeys;
 use sk_common::readiness::{HttpProbe, Readiness, probe_client};
 use sk_common::redis::RedisHandle;
 use sk_common::shutdown::{CancellationToken, Tasks};
 use tokio::net::TcpListener;
 
+pub use core_client::{CoreClient, ReserveCall};
 pub use error::{Error, Result};
-pub use settings::{CoreSettings, Settings};
+pub use settings::{CoreSettings, SecuritySettings, Settings};
 
 /// Runs sk-app on `listener` until `shutdown` fires, then drains within the grace period.
 ///
@@ -26,7 +31,13 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    warn_about_dev_secrets(&settings);
     let redis = RedisHandle::new(&settings.redis)?;
+    let api = api::Api {
+        keys: JwtKeys::new(&settings.jwt)?,
+        core: CoreClient::new(&settings.core, settings.security.internal_secret.clone())?,
+        in_flight: api::InFlight::default(),
+    };
     let core_health = format!("{}/healthz", settings.core.url.trim_end_matches('/'));
     let client = probe_client(settings.http.readiness_timeout());
     let readiness = Readiness::builder()
@@ -36,8 +47,21 @@ pub async fn run(
     let mut tasks = Tasks::new(shutdown);
     tasks.serve_http(
         listener,
-        service_router(Router::new(), readiness, &settings.http),
+        service_router(api::routes(api), readiness, &settings.http),
     );
     tasks.run(settings.http.shutdown_grace()).await?;
     Ok(())
+}
+
+fn warn_about_dev_secrets(settings: &Settings) {
+    if settings.security.uses_dev_secret() {
+        tracing::warn!(
+            "running with the development internal secret from defaults.toml; set SK_SECURITY__INTERNAL_SECRET"
+        );
+    }
+    if settings.jwt.uses_dev_secret() {
+        tracing::warn!(
+            "running with the development JWT secret from defaults.toml; set SK_JWT__SECRET"
+        );
+    }
 }

@@ -1,3 +1,5 @@
+mod shop;
+
 use sk_common::testing::{BlackHole, Vars, closed_port, load_settings, redis_hangs, redis_url};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_sk-app");
@@ -27,3 +29,5 @@ pub async fn hole_vars(hole: &BlackHole) -> Vars {
     vars.extend(redis_hangs(hole));
     vars
 }
+
+pub use shop::Shop;

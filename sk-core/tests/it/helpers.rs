@@ -7,7 +7,8 @@ use sk_common::testing::{
 };
 
 pub use core_client::{Core, Signature};
-pub use sale::{Sale, open_activity};
+pub use sale::Sale;
+pub use sk_common::testing::open_activity;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_sk-core");
 

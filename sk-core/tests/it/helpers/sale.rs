@@ -3,27 +3,11 @@
 
 use mysql_async::prelude::Queryable;
 use redis::aio::MultiplexedConnection;
-use sk_common::domain::{ActivityId, OrderId, PriceCents};
+use sk_common::domain::{ActivityId, OrderId};
 use sk_common::stock::{ActivitySpec, Inventory};
 use sk_common::testing::{TestServer, Vars, load_settings, unique, unique_mysql_url};
-use sk_common::time::now_ms;
 
 use super::{Core, base_vars};
-
-/// A sale that opened a second ago and lasts an hour.
-pub fn open_activity(total_stock: u32, per_user_limit: u32) -> ActivitySpec {
-    let now = now_ms();
-    ActivitySpec {
-        open: true,
-        start_at_ms: now - 1_000,
-        end_at_ms: now + 3_600_000,
-        total_stock,
-        per_user_limit,
-        payment_timeout_ms: 900_000,
-        price_cents: PriceCents::new(1_999).unwrap(),
-        max_sold_per_sec: None,
-    }
-}
 
 /// A row of the MySQL ledger.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,0 +1,204 @@
+//! The client of sk-core's internal API (see sk-core's `api` module): one keep-alive pool,
+//! a timeout on every call, and every request signed with the shared internal secret.
+//!
+//! sk-core's 2xx bodies are returned to the caller; its 4xx answers become
+//! [`Error::Refused`] (passed on to the shopper unchanged); no answer in time, a 5xx or an
+//! answer we cannot read become [`Error::CoreUnavailable`].
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode, header};
+use reqwest::{Method, Url};
+use secrecy::SecretString;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sk_common::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
+use sk_common::http::ErrorBody;
+use sk_common::signing::{RequestSigner, SIGNATURE_HEADER, SignedParts, TIMESTAMP_HEADER};
+use sk_common::time::now_ms;
+
+use crate::settings::CoreSettings;
+use crate::{Error, Result};
+
+/// How long an idle pooled connection is kept for the next call.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Calls sk-core. Cheap to clone; clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct CoreClient {
+    http: reqwest::Client,
+    base: Url,
+    signer: RequestSigner,
+}
+
+/// The reserve call's body.
+#[derive(Debug, Serialize)]
+pub struct ReserveCall<'a> {
+    /// The verified token's `sub`, never anything the shopper sent in a body.
+    pub user_id: &'a UserId,
+    /// Units wanted.
+    pub quantity: Quantity,
+    /// The shopper's `Idempotency-Key`, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<&'a IdempotencyKey>,
+}
+
+impl CoreClient {
+    /// A client for the sk-core at `settings.url`, signing with `secret`.
+    ///
+    /// # Errors
+    /// [`Error::CoreUnavailable`] if the URL or the HTTP client cannot be built (settings are
+    /// validated before, so this does not happen in practice).
+    pub fn new(settings: &CoreSettings, secret: SecretString) -> Result<Self> {
+        let base = Url::parse(&settings.url).map_err(|e| unavailable("core.url", e))?;
+        let http = reqwest::Client::builder()
+            // Internal traffic never goes through an HTTP proxy from the environment.
+            .no_proxy()
+            .timeout(settings.timeout())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| unavailable("http client", e))?;
+        Ok(Self {
+            http,
+            base,
+            signer: RequestSigner::new(secret),
+        })
+    }
+
+    /// Reserves for `call.user_id`; sk-core's reserve answer.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] with sk-core's 4xx, otherwise [`Error::CoreUnavailable`].
+    pub async fn reserve<T: DeserializeOwned>(
+        &self,
+        activity: ActivityId,
+        call: &ReserveCall<'_>,
+    ) -> Result<T> {
+        let path = format!("/internal/v1/activities/{activity}/reserve");
+        self.post(&path, call).await
+    }
+
+    /// `order` as `user` sees it (404 `order_not_found` for another user's order).
+    ///
+    /// # Errors
+    /// As [`Self::reserve`].
+    pub async fn order<T: DeserializeOwned>(&self, order: OrderId, user: &UserId) -> Result<T> {
+        let mut url = self.url(&format!("/internal/v1/orders/{order}"))?;
+        url.query_pairs_mut().append_pair("user_id", user.as_str());
+        self.send(Method::GET, url, Vec::new()).await
+    }
+
+    /// Pays `order` with its purchase `token`.
+    ///
+    /// # Errors
+    /// As [`Self::reserve`].
+    pub async fn pay<T: DeserializeOwned>(
+        &self,
+        order: OrderId,
+        user: &UserId,
+        token: &str,
+    ) -> Result<T> {
+        let path = format!("/internal/v1/orders/{order}/pay");
+        let body = serde_json::json!({ "user_id": user, "token": token });
+        self.post(&path, &body).await
+    }
+
+    /// Cancels `order`, returning its units.
+    ///
+    /// # Errors
+    /// As [`Self::reserve`].
+    pub async fn cancel<T: DeserializeOwned>(&self, order: OrderId, user: &UserId) -> Result<T> {
+        let path = format!("/internal/v1/orders/{order}/cancel");
+        let body = serde_json::json!({ "user_id": user });
+        self.post(&path, &body).await
+    }
+
+    async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T> {
+        let body = serde_json::to_vec(body).map_err(|e| unavailable("encoding a call", e))?;
+        self.send(Method::POST, self.url(path)?, body).await
+    }
+
+    fn url(&self, path: &str) -> Result<Url> {
+        self.base
+            .join(path)
+            .map_err(|e| unavailable("building a URL", e))
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Vec<u8>,
+    ) -> Result<T> {
+        let timestamp = now_ms();
+        let signature = self.signer.sign(
+            SignedParts {
+                method: method.as_str(),
+                path_and_query: &path_and_query(&url),
+                body: &body,
+            },
+            timestamp,
+        );
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(TIMESTAMP_HEADER, timestamp)
+            .header(SIGNATURE_HEADER, signature);
+        if !body.is_empty() {
+            request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let response = request.send().await.map_err(|e| unavailable("call", e))?;
+        read_answer(response).await
+    }
+}
+
+/// What the signature covers: the path and query exactly as sent (percent-encoded).
+fn path_and_query(url: &Url) -> String {
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+async fn read_answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+    let status = response.status();
+    let retry_after_secs = retry_after(response.headers());
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| unavailable("reading an answer", e))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| unavailable("decoding an answer", e));
+    }
+    // A 401 from sk-core means our signature was refused: a secret or clock mismatch between
+    // the services, which the shopper can do nothing about.
+    if status.is_client_error()
+        && status != StatusCode::UNAUTHORIZED
+        && let Ok(body) = serde_json::from_slice::<ErrorBody>(&bytes)
+    {
+        return Err(Error::Refused {
+            status,
+            body,
+            retry_after_secs,
+        });
+    }
+    Err(unavailable("answer", format!("status {status}")))
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Logs why sk-core could not be used (the shopper only learns "try again shortly").
+fn unavailable(what: &str, cause: impl std::fmt::Display) -> Error {
+    tracing::warn!(%cause, "sk-core {what} failed");
+    Error::CoreUnavailable(format!("{what}: {cause}"))
+}
