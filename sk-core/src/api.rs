@@ -40,6 +40,20 @@ pub struct Api {
     pub tokens: PurchaseTokens,
 }
 
+impl Api {
+    /// The order named in a path and the activity it belongs to (an unknown or malformed id is
+    /// simply not found).
+    async fn locate(&self, order_id: &str) -> Result<(OrderId, ActivityId)> {
+        let order_id = OrderId::parse(order_id).map_err(|_| Error::OrderNotFound)?;
+        let activity_id = self
+            .inventory
+            .activity_of(&mut self.redis.clone(), order_id)
+            .await?
+            .ok_or(Error::OrderNotFound)?;
+        Ok((order_id, activity_id))
+    }
+}
+
 /// The internal API's routes, all behind the signature check.
 pub fn routes(api: Api, verifier: Verifier) -> Router {
     Router::new()
@@ -187,16 +201,10 @@ async fn cancel(
     Path(order_id): Path<String>,
     Json(body): Json<CancelBody>,
 ) -> Result<JsonResponse<StatusReply>> {
-    let order_id = OrderId::parse(&order_id).map_err(|_| Error::OrderNotFound)?;
-    let mut redis = api.redis.clone();
-    let activity_id = api
-        .inventory
-        .activity_of(&mut redis, order_id)
-        .await?
-        .ok_or(Error::OrderNotFound)?;
+    let (order_id, activity_id) = api.locate(&order_id).await?;
     let outcome = api
         .inventory
-        .cancel(&mut redis, activity_id, order_id, &body.user_id)
+        .cancel(&mut api.redis.clone(), activity_id, order_id, &body.user_id)
         .await?;
     match outcome {
         CancelOutcome::Cancelled => Ok(JsonResponse(StatusReply {
@@ -255,16 +263,10 @@ async fn order(
 }
 
 async fn lookup_order(api: &Api, order_id: &str, user_id: &UserId) -> Result<OrderReply> {
-    let order_id = OrderId::parse(order_id).map_err(|_| Error::OrderNotFound)?;
-    let mut redis = api.redis.clone();
-    let activity_id = api
-        .inventory
-        .activity_of(&mut redis, order_id)
-        .await?
-        .ok_or(Error::OrderNotFound)?;
+    let (order_id, activity_id) = api.locate(order_id).await?;
     let record = api
         .inventory
-        .order(&mut redis, activity_id, order_id)
+        .order(&mut api.redis.clone(), activity_id, order_id)
         .await?
         // Someone else's order does not exist, as far as this caller can tell.
         .filter(|o| &o.user_id == user_id)

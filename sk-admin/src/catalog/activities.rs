@@ -317,7 +317,7 @@ impl Catalog {
             .await?
             .ok_or(Error::ActivityNotFound)?;
         self.push(&activity, "created").await?;
-        self.activity(id).await
+        self.with_stats(activity).await
     }
 
     /// Replaces an activity's settings; only before it starts (and while not closed), when no
@@ -366,7 +366,7 @@ impl Catalog {
             )
             .await?;
         self.announce(activity_id, "changed").await?;
-        self.activity(id).await
+        self.with_stats(activity).await
     }
 
     /// One activity with its live figures.
@@ -374,10 +374,15 @@ impl Catalog {
     /// # Errors
     /// [`Error::ActivityNotFound`]; MySQL or Redis failures.
     pub async fn activity(&self, id: u64) -> Result<Activity> {
-        let mut activity = self
+        let activity = self
             .load_activity(id)
             .await?
             .ok_or(Error::ActivityNotFound)?;
+        self.with_stats(activity).await
+    }
+
+    /// `activity` with its live figures filled in.
+    async fn with_stats(&self, mut activity: Activity) -> Result<Activity> {
         self.fill_stats(std::slice::from_mut(&mut activity)).await?;
         Ok(activity)
     }
@@ -410,7 +415,7 @@ impl Catalog {
             .await?
             .ok_or(Error::ActivityNotFound)?;
         self.push(&activity, "closed").await?;
-        self.activity(id).await
+        self.with_stats(activity).await
     }
 
     /// Writes the activity's selling state into Redis and announces the change.

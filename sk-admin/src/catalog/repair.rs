@@ -42,19 +42,27 @@ impl Catalog {
             .await
             .map_err(sk_common::Error::from)?;
         drop(conn);
+        let live: Vec<ActivityId> = live
+            .into_iter()
+            .filter_map(|id| ActivityId::new(id).ok())
+            .collect();
+        if live.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One round trip for the whole round: most rounds find every activity in place.
+        let mut pipe = redis::pipe();
+        for activity_id in &live {
+            pipe.exists(self.inventory.keys(*activity_id).activity());
+        }
+        let present: Vec<bool> = pipe
+            .query_async(&mut self.redis.clone())
+            .await
+            .map_err(sk_common::Error::from)?;
         let mut repaired = Vec::new();
-        for id in live {
-            let Ok(activity_id) = ActivityId::new(id) else {
-                continue;
-            };
-            let exists: bool = redis::cmd("EXISTS")
-                .arg(self.inventory.keys(activity_id).activity())
-                .query_async(&mut self.redis.clone())
-                .await
-                .map_err(sk_common::Error::from)?;
-            if !exists {
+        for (activity_id, present) in live.into_iter().zip(present) {
+            if !present {
                 self.restore(activity_id).await?;
-                repaired.push(id);
+                repaired.push(activity_id.get());
             }
         }
         Ok(repaired)

@@ -51,17 +51,7 @@ async fn concurrent_shoppers_never_oversell_and_every_success_reaches_the_ledger
     let bought: i64 = sale.bought(1).await.iter().map(|(_, n)| *n).sum();
     assert_eq!(bought, 1_000);
 
-    eventually("the ledger to hold every reservation", || async {
-        sale.ledger().await.len() >= 1_000
-    })
-    .await;
-    let ledger = sale.ledger().await;
-    let ids: BTreeSet<String> = ledger.iter().map(|r| r.order_id.clone()).collect();
-    assert_eq!(ledger.len(), ids.len(), "duplicate rows");
-    assert_eq!(
-        ids, successes,
-        "MySQL holds exactly the orders that got a success"
-    );
+    let ledger = sale.ledger_holds_exactly(&successes).await;
     assert!(
         ledger
             .iter()

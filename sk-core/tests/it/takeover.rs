@@ -94,17 +94,7 @@ async fn a_killed_relay_owner_is_replaced_and_its_pending_entries_are_republishe
     assert!(fence(&lock_value(&sale, &keys).await.unwrap()) > fence(&first_holder));
 
     successes.extend(reserve_many(&heir, 600..700).await);
-    eventually("the ledger to hold every reservation", || async {
-        sale.ledger().await.len() >= successes.len()
-    })
-    .await;
-    let ledger = sale.ledger().await;
-    let ids: BTreeSet<String> = ledger.iter().map(|r| r.order_id.clone()).collect();
-    assert_eq!(ledger.len(), ids.len(), "duplicate rows");
-    assert_eq!(
-        ids, successes,
-        "MySQL holds exactly the orders that got a success"
-    );
+    sale.ledger_holds_exactly(&successes).await;
     consumer.stop().await.unwrap();
     heir.server.stop().await.unwrap();
 }

@@ -148,6 +148,27 @@ impl Sale {
         snapshot
     }
 
+    /// Waits until the ledger has caught up with `successes`, then asserts it holds exactly
+    /// those orders, once each; returns the rows.
+    pub async fn ledger_holds_exactly(
+        &self,
+        successes: &std::collections::BTreeSet<String>,
+    ) -> Vec<LedgerRow> {
+        sk_common::testing::eventually("the ledger to hold every reservation", || async {
+            self.ledger().await.len() >= successes.len()
+        })
+        .await;
+        let ledger = self.ledger().await;
+        let ids: std::collections::BTreeSet<String> =
+            ledger.iter().map(|r| r.order_id.clone()).collect();
+        assert_eq!(ledger.len(), ids.len(), "duplicate rows");
+        assert_eq!(
+            &ids, successes,
+            "MySQL holds exactly the orders that got a success"
+        );
+        ledger
+    }
+
     /// The MySQL ledger, sorted by order id (empty until the consumer created the table).
     pub async fn ledger(&self) -> Vec<LedgerRow> {
         let pool = mysql_async::Pool::new(self.mysql_url.as_str());
