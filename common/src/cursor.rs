@@ -55,6 +55,16 @@ pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, InvalidCursor> {
     serde_json::from_slice(&json).map_err(|_| InvalidCursor)
 }
 
+/// Decodes the cursor of a request, if it sent one.
+///
+/// # Errors
+/// [`InvalidCursor`] when it is malformed, altered or of another shape.
+pub fn decode_optional<T: DeserializeOwned>(
+    cursor: Option<&str>,
+) -> Result<Option<T>, InvalidCursor> {
+    cursor.map(decode).transpose()
+}
+
 /// The page size a request asked for, bounded to `1..=MAX_LIMIT`.
 ///
 /// # Errors
@@ -64,6 +74,21 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, String> {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         Some(_) => Err(format!("limit must be between 1 and {MAX_LIMIT}")),
+    }
+}
+
+/// Trims the extra row a page query fetched (`limit + 1` rows) to learn whether another page
+/// exists, and makes that page's cursor from the last row kept.
+pub fn next_page<T>(
+    items: &mut Vec<T>,
+    limit: u32,
+    cursor_of: impl Fn(&T) -> String,
+) -> Option<String> {
+    if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(cursor_of)
+    } else {
+        None
     }
 }
 

@@ -109,6 +109,36 @@ pub struct OrderEvent {
     pub cancel_reason: Option<CancelReason>,
 }
 
+/// An order as its owner sees it: the reply of sk-core's order lookup and the items of
+/// sk-app's `GET /api/v1/orders` (one shape, so both answers always agree).
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView {
+    /// The order.
+    pub order_id: OrderId,
+    activity_id: ActivityId,
+    quantity: Quantity,
+    price_cents: u64,
+    status: OrderStatus,
+    reserved_at: String,
+    expires_at: String,
+    cancel_reason: Option<CancelReason>,
+}
+
+impl From<OrderEvent> for OrderView {
+    fn from(order: OrderEvent) -> Self {
+        Self {
+            order_id: order.order_id,
+            activity_id: order.activity_id,
+            quantity: order.quantity,
+            price_cents: order.price_cents.get(),
+            status: order.status,
+            reserved_at: crate::time::rfc3339_from_ms(order.reserved_at_ms),
+            expires_at: crate::time::rfc3339_from_ms(order.expires_at_ms),
+            cancel_reason: order.cancel_reason,
+        }
+    }
+}
+
 /// Why bytes from the topic are not an event this build can apply (a permanent failure).
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {

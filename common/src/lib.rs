@@ -1,12 +1,15 @@
 //! What every flash-sale service shares, written once.
 //!
 //! - [`backoff`]: capped exponential backoff that gives way to shutdown.
+//! - [`breaker`]: the circuit breaker of gateway upstreams and of sk-app's calls to sk-core.
+//! - [`forwarded`]: the client address behind trusted proxies (`X-Forwarded-For`).
 //! - [`settings`]: typed settings, embedded defaults → optional TOML file → `SK_` environment.
 //! - [`telemetry`]: `tracing` (pretty or JSON logs, `RUST_LOG`, optional OTLP export).
 //! - [`shutdown`]: SIGINT/SIGTERM → one cancellation token → tasks drained under a grace period.
 //! - [`http`]: the `{"code","message"}` error type, `/healthz`, `/readyz`, `/metrics`, serving.
 //! - [`readiness`]: dependency probes behind `/readyz`.
 //! - [`events`]: the order lifecycle events on Kafka (schema version 1).
+//! - [`catalog`]: activities and the order ledger as MySQL holds them, read one shared way.
 //! - [`cursor`]: opaque keyset cursors for paginated lists.
 //! - [`domain`]: newtypes that cannot hold an invalid value (`ActivityId`, `Quantity`, …).
 //! - [`redis`], [`mysql`], [`kafka`]: connections with timeouts; MySQL migrations.
@@ -17,10 +20,13 @@
 //! - [`service`]: the shared `main` of every service binary.
 
 pub mod backoff;
+pub mod breaker;
+pub mod catalog;
 pub mod cursor;
 pub mod domain;
 mod error;
 pub mod events;
+pub mod forwarded;
 pub mod http;
 pub mod jwt;
 pub mod kafka;

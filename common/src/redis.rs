@@ -116,6 +116,19 @@ impl RedisHandle {
             .await?)
     }
 
+    /// A pub/sub connection of its own (a subscribed connection can run nothing else), opened
+    /// within the connect timeout.
+    ///
+    /// # Errors
+    /// When Redis cannot be reached in time.
+    pub async fn pubsub(&self) -> crate::Result<redis::aio::PubSub> {
+        let timeout = Duration::from_millis(self.settings.connect_timeout_ms);
+        tokio::time::timeout(timeout, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| crate::Error::Timeout(timeout, "a redis pub/sub connection"))?
+            .map_err(Into::into)
+    }
+
     /// The key prefix every key and channel of this deployment starts with.
     #[must_use]
     pub fn key_prefix(&self) -> &str {

@@ -4,16 +4,18 @@
 //! Every key of one activity shares the hash tag `{<activity_id>}`, so an activity lives in one
 //! Redis Cluster slot and each script touches one slot. Each script checks everything first
 //! and changes nothing when a check fails; each transition appends the whole order to the
-//! activity's outbox stream, which the relay in sk-core produces to Kafka.
+//! activity's outbox stream, which the relay in sk-core produces to Kafka. sk-app reads an
+//! activity's selling state back with [`Inventory::activity_state`].
 
 mod keys;
 mod outbox;
 mod outcomes;
 mod scripts;
+mod state;
 
 use redis::aio::ConnectionLike;
 
-pub use keys::{ActivityKeys, ActivitySpec};
+pub use keys::{ActivityKeys, ActivitySpec, BUY_RATE_ALL_PPM};
 pub use outbox::{
     OUTBOX_CONSUMER, OUTBOX_GROUP, OutboxEntryError, ack_relayed, decode_outbox_entry,
     next_stream_id,
@@ -22,6 +24,7 @@ pub use outcomes::{
     CancelOutcome, ExpireOutcome, PayOutcome, Rejection, Reservation, ReserveOutcome,
 };
 pub use scripts::RESERVE_SOURCE;
+pub use state::ActivityState;
 
 use outcomes::{first, parse_record, parse_reserve, unexpected};
 
@@ -129,6 +132,7 @@ impl Inventory {
                     "max_sold_per_sec",
                     spec.max_sold_per_sec.unwrap_or(0).to_string(),
                 ),
+                ("buy_rate_ppm", spec.buy_rate_ppm.to_string()),
             ],
         )
         .ignore();

@@ -87,6 +87,24 @@ pub async fn unique_topics() -> (String, String) {
 /// Test variables: `SK_…` name and value.
 pub type Vars = Vec<(&'static str, String)>;
 
+/// An sk-core of a test's own: the local Redis under `prefix`, fresh order topics, and
+/// `internal_secret` (which the test's sk-app instances must share).
+pub async fn core_vars(prefix: &str, internal_secret: &str) -> Vars {
+    let (orders, dlq) = unique_topics().await;
+    vec![
+        ("SK_REDIS__URL", redis_url()),
+        ("SK_REDIS__KEY_PREFIX", prefix.to_owned()),
+        ("SK_KAFKA__BROKERS", kafka_brokers()),
+        ("SK_KAFKA__ORDERS_TOPIC", orders),
+        ("SK_KAFKA__DLQ_TOPIC", dlq),
+        ("SK_SECURITY__INTERNAL_SECRET", internal_secret.to_owned()),
+        (
+            "SK_SECURITY__PURCHASE_TOKEN_SECRET",
+            "test-purchase-token-secret-0123456789".into(),
+        ),
+    ]
+}
+
 /// Settings that point Redis at `hole` (it accepts and never answers) and keep every
 /// readiness probe in flight until its 1.5 s timeout.
 #[must_use]
@@ -222,5 +240,6 @@ pub fn open_activity(total_stock: u32, per_user_limit: u32) -> crate::stock::Act
         payment_timeout_ms: 900_000,
         price_cents: crate::domain::PriceCents::new(1_999).unwrap(),
         max_sold_per_sec: None,
+        buy_rate_ppm: crate::stock::BUY_RATE_ALL_PPM,
     }
 }

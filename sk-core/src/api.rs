@@ -17,7 +17,7 @@ use axum::{Json as JsonResponse, Router};
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use sk_common::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
-use sk_common::events::{CancelReason, OrderEvent, OrderStatus};
+use sk_common::events::{OrderStatus, OrderView};
 use sk_common::http::{HttpError, Json};
 use sk_common::purchase_token::{PurchaseClaims, PurchaseTokens};
 use sk_common::stock::{
@@ -221,39 +221,11 @@ struct OrderQuery {
     user_id: UserId,
 }
 
-/// An order as its owner sees it.
-#[derive(Debug, Serialize)]
-struct OrderReply {
-    order_id: OrderId,
-    activity_id: ActivityId,
-    quantity: Quantity,
-    price_cents: u64,
-    status: OrderStatus,
-    reserved_at: String,
-    expires_at: String,
-    cancel_reason: Option<CancelReason>,
-}
-
-impl From<OrderEvent> for OrderReply {
-    fn from(o: OrderEvent) -> Self {
-        Self {
-            order_id: o.order_id,
-            activity_id: o.activity_id,
-            quantity: o.quantity,
-            price_cents: o.price_cents.get(),
-            status: o.status,
-            reserved_at: rfc3339_from_ms(o.reserved_at_ms),
-            expires_at: rfc3339_from_ms(o.expires_at_ms),
-            cancel_reason: o.cancel_reason,
-        }
-    }
-}
-
 async fn order(
     State(api): State<Api>,
     Path(order_id): Path<String>,
     query: Result<Query<OrderQuery>, QueryRejection>,
-) -> Result<JsonResponse<OrderReply>, Response> {
+) -> Result<JsonResponse<OrderView>, Response> {
     let Query(query) =
         query.map_err(|e| HttpError::invalid_request(e.body_text()).into_response())?;
     lookup_order(&api, &order_id, &query.user_id)
@@ -262,7 +234,7 @@ async fn order(
         .map_err(IntoResponse::into_response)
 }
 
-async fn lookup_order(api: &Api, order_id: &str, user_id: &UserId) -> Result<OrderReply> {
+async fn lookup_order(api: &Api, order_id: &str, user_id: &UserId) -> Result<OrderView> {
     let (order_id, activity_id) = api.locate(order_id).await?;
     let record = api
         .inventory

@@ -1,6 +1,7 @@
 //! Assembling a service's router and serving it until the shutdown token fires.
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -34,6 +35,7 @@ pub fn service_router(api: Router, readiness: Readiness, http: &HttpSettings) ->
 }
 
 /// Serves `router` on `listener` until `shutdown` fires, then lets in-flight requests finish.
+/// Every request carries its TCP peer as `ConnectInfo<SocketAddr>`.
 /// The caller bounds that wait (see [`crate::shutdown::Tasks`]).
 ///
 /// # Errors
@@ -44,7 +46,10 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let upkeep = tokio::spawn(metrics_upkeep(shutdown.clone()));
-    let served = axum::serve(listener, router)
+    // Handlers may ask for the TCP peer (`ConnectInfo<SocketAddr>`): the client address when
+    // the peer is not a trusted proxy.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await;
     upkeep.abort();

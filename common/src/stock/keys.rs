@@ -108,4 +108,10 @@ pub struct ActivitySpec {
     pub price_cents: PriceCents,
     /// Most units sold per second, if capped.
     pub max_sold_per_sec: Option<u32>,
+    /// Share of purchase attempts sk-app lets through, in parts per million (1..=1,000,000).
+    /// Only sk-app reads it; sk-core's decisions do not depend on it.
+    pub buy_rate_ppm: u32,
 }
+
+/// All attempts admitted (`buy_rate` 1.0).
+pub const BUY_RATE_ALL_PPM: u32 = 1_000_000;

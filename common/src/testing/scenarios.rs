@@ -97,9 +97,17 @@ pub async fn shutdown_lets_inflight_finish(server: TestServer, hole: &BlackHole)
 pub async fn sigterm_exits_zero(binary: &str, vars: &[(&str, String)], hole: &BlackHole) {
     let mut process = ServiceProcess::start(binary, vars);
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let inflight = tokio::spawn(client.get(format!("http://{}/readyz", process.addr)).send());
+    let base = format!("http://{}", process.addr);
+    // Background work (pools, schedulers) may reach the hole on its own at start-up: count
+    // from the moment the service answers, so the wait below is for this request's probe.
+    eventually("the service to listen", || async {
+        client.get(format!("{base}/healthz")).send().await.is_ok()
+    })
+    .await;
+    let before = hole.accepted();
+    let inflight = tokio::spawn(client.get(format!("{base}/readyz")).send());
     eventually("the probe to reach the stuck dependency", || async {
-        hole.accepted() > 0
+        hole.accepted() > before
     })
     .await;
     process.terminate();

@@ -4,14 +4,14 @@
 use mysql_async::prelude::Queryable;
 use mysql_async::{Params, Value};
 use serde::{Deserialize, Serialize};
-use sk_common::cursor;
+use sk_common::catalog::{ActivityPosition, ActivityRow, activity_by_id, activity_page};
+use sk_common::cursor::{self, next_page};
 use sk_common::domain::{ActivityId, PriceCents, ProductId, Quantity};
 use sk_common::mysql::utc_datetime;
-use sk_common::stock::ActivitySpec;
+use sk_common::stock::{ActivitySpec, BUY_RATE_ALL_PPM};
 use sk_common::time::{now_ms, parse_rfc3339, rfc3339_from_ms};
 
 use super::Catalog;
-use super::products::next_page;
 use super::stats::ActivityStats;
 use crate::{Error, Result};
 
@@ -19,22 +19,8 @@ use crate::{Error, Result};
 const MAX_STOCK: u64 = 10_000_000;
 const MIN_PAYMENT_TIMEOUT_SECS: u64 = 10;
 const MAX_PAYMENT_TIMEOUT_SECS: u64 = 24 * 3600;
-/// `9999-12-31 23:59:59.999` UTC, the last instant a `DATETIME(3)` column holds.
-const DATETIME_MAX_MS: u64 = 253_402_300_799_999;
 
-/// Where a sale stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActivityStatus {
-    /// Before `start_at`.
-    Scheduled,
-    /// Selling.
-    Open,
-    /// After `end_at`.
-    Ended,
-    /// Closed by an admin.
-    Closed,
-}
+pub use sk_common::catalog::ActivityStatus;
 
 /// A `status=` filter on the activity list.
 pub type StatusFilter = Option<ActivityStatus>;
@@ -199,69 +185,27 @@ pub struct Activity {
     end_ms: u64,
 }
 
-const SELECT: &str = "SELECT a.id, a.product_id, a.name, \
-    CAST(ROUND(UNIX_TIMESTAMP(a.start_at) * 1000) AS UNSIGNED), \
-    CAST(ROUND(UNIX_TIMESTAMP(a.end_at) * 1000) AS UNSIGNED), \
-    a.total_stock, a.per_user_limit, a.payment_timeout_secs, a.buy_rate, a.max_sold_per_sec, \
-    CAST(ROUND(UNIX_TIMESTAMP(a.closed_at) * 1000) AS UNSIGNED), p.price_cents \
-    FROM activities a JOIN products p ON p.id = a.product_id";
-
-type Row = (
-    u64,
-    u64,
-    String,
-    u64,
-    u64,
-    u64,
-    u64,
-    u64,
-    f64,
-    Option<u64>,
-    Option<u64>,
-    u64,
-);
-
-fn status_of(start_ms: u64, end_ms: u64, closed: bool, now: u64) -> ActivityStatus {
-    match () {
-        () if closed => ActivityStatus::Closed,
-        () if now < start_ms => ActivityStatus::Scheduled,
-        () if now < end_ms => ActivityStatus::Open,
-        () => ActivityStatus::Ended,
-    }
-}
-
-fn activity(row: Row, now: u64) -> Activity {
-    let (
-        id,
-        product_id,
-        name,
-        start_ms,
-        end_ms,
-        total_stock,
-        per_user_limit,
-        timeout,
-        buy_rate,
-        cap,
-        closed_ms,
-        price_cents,
-    ) = row;
-    Activity {
-        id,
-        product_id,
-        name,
-        status: status_of(start_ms, end_ms, closed_ms.is_some(), now),
-        start_at: rfc3339_from_ms(start_ms),
-        end_at: rfc3339_from_ms(end_ms),
-        total_stock,
-        per_user_limit,
-        payment_timeout_secs: timeout,
-        buy_rate,
-        max_sold_per_sec: cap,
-        price_cents,
-        closed_at: closed_ms.map(rfc3339_from_ms),
-        stats: ActivityStats::default(),
-        start_ms,
-        end_ms,
+impl Activity {
+    /// The admin view of a catalog row at `now`, its live figures not filled in yet.
+    fn from_row(row: ActivityRow, now: u64) -> Self {
+        Self {
+            status: row.status(now),
+            start_at: rfc3339_from_ms(row.start_ms),
+            end_at: rfc3339_from_ms(row.end_ms),
+            closed_at: row.closed_ms.map(rfc3339_from_ms),
+            id: row.id,
+            product_id: row.product_id,
+            name: row.name,
+            total_stock: row.total_stock,
+            per_user_limit: row.per_user_limit,
+            payment_timeout_secs: row.payment_timeout_secs,
+            buy_rate: row.buy_rate,
+            max_sold_per_sec: row.max_sold_per_sec,
+            price_cents: row.price_cents,
+            stats: ActivityStats::default(),
+            start_ms: row.start_ms,
+            end_ms: row.end_ms,
+        }
     }
 }
 
@@ -278,8 +222,16 @@ impl Activity {
             price_cents: PriceCents::new(self.price_cents)
                 .map_err(|e| Error::invalid("price_cents", e.to_string()))?,
             max_sold_per_sec: self.max_sold_per_sec.map(small),
+            buy_rate_ppm: buy_rate_ppm(self.buy_rate),
         })
     }
+}
+
+/// `buy_rate` (validated 0 < rate ≤ 1) in parts per million, never 0: a sale admits someone.
+fn buy_rate_ppm(rate: f64) -> u32 {
+    let ppm = (rate * f64::from(BUY_RATE_ALL_PPM)).round();
+    // Clamped first, so the cast is exact whatever the column holds.
+    ppm.clamp(1.0, f64::from(BUY_RATE_ALL_PPM)) as u32
 }
 
 /// Where the next page of activities starts: after this row, with this filter.
@@ -388,12 +340,8 @@ impl Catalog {
     }
 
     pub(super) async fn load_activity(&self, id: u64) -> Result<Option<Activity>> {
-        let mut conn = self.mysql.conn().await?;
-        let row: Option<Row> = conn
-            .exec_first(format!("{SELECT} WHERE a.id = ?"), (id,))
-            .await
-            .map_err(sk_common::Error::from)?;
-        Ok(row.map(|row| activity(row, now_ms())))
+        let row = activity_by_id(&self.mysql, id).await?;
+        Ok(row.map(|row| Activity::from_row(row, now_ms())))
     }
 
     /// Stops selling now: marks it closed in MySQL and in Redis (sk-core refuses reservations
@@ -437,35 +385,21 @@ impl Catalog {
         status: StatusFilter,
         after: Option<&str>,
     ) -> Result<(Vec<Activity>, Option<String>)> {
-        let after = after
-            .map(cursor::decode::<ActivityCursor>)
-            .transpose()
-            .map_err(|_| Error::InvalidCursor)?;
+        let after =
+            cursor::decode_optional::<ActivityCursor>(after).map_err(|_| Error::InvalidCursor)?;
         if after.as_ref().is_some_and(|c| c.status != status) {
             return Err(Error::InvalidCursor);
         }
         let now = now_ms();
-        let (filter, mut params) = status_sql(status, now);
-        // Before any cursor: after the last instant a DATETIME can hold.
-        let (after_start, after_id) =
-            after.map_or((DATETIME_MAX_MS, u64::MAX), |c| (c.start_ms, c.id));
-        params.extend([
-            utc_datetime(after_start),
-            utc_datetime(after_start),
-            after_id.into(),
-            (limit + 1).into(),
-        ]);
-        let sql = format!(
-            "{SELECT} WHERE {filter} AND (a.start_at < ? OR (a.start_at = ? AND a.id < ?)) \
-             ORDER BY a.start_at DESC, a.id DESC LIMIT ?"
-        );
-        let mut conn = self.mysql.conn().await?;
-        let rows: Vec<Row> = conn
-            .exec(sql, Params::Positional(params))
-            .await
-            .map_err(sk_common::Error::from)?;
-        drop(conn);
-        let mut items: Vec<Activity> = rows.into_iter().map(|row| activity(row, now)).collect();
+        let position = after.map(|c| ActivityPosition {
+            start_ms: c.start_ms,
+            id: c.id,
+        });
+        let rows = activity_page(&self.mysql, status, position, limit + 1, now).await?;
+        let mut items: Vec<Activity> = rows
+            .into_iter()
+            .map(|row| Activity::from_row(row, now))
+            .collect();
         let next = next_page(&mut items, limit, |last| {
             cursor::encode(&ActivityCursor {
                 start_ms: last.start_ms,
@@ -475,21 +409,5 @@ impl Catalog {
         });
         self.fill_stats(&mut items).await?;
         Ok((items, next))
-    }
-}
-
-/// The `WHERE` condition of a status filter, with its parameters (`now` bound, never
-/// formatted into the SQL).
-fn status_sql(status: StatusFilter, now: u64) -> (&'static str, Vec<Value>) {
-    let now = utc_datetime(now);
-    match status {
-        None => ("TRUE", vec![]),
-        Some(ActivityStatus::Closed) => ("a.closed_at IS NOT NULL", vec![]),
-        Some(ActivityStatus::Scheduled) => ("a.closed_at IS NULL AND a.start_at > ?", vec![now]),
-        Some(ActivityStatus::Open) => (
-            "a.closed_at IS NULL AND a.start_at <= ? AND a.end_at > ?",
-            vec![now.clone(), now],
-        ),
-        Some(ActivityStatus::Ended) => ("a.closed_at IS NULL AND a.end_at <= ?", vec![now]),
     }
 }

@@ -1,15 +1,14 @@
 //! The order ledger as admins browse it: newest first (order ids are UUIDv7, so id order is
 //! time order), filtered by activity and status on every page.
 
-use mysql_async::prelude::Queryable;
 use serde::{Deserialize, Serialize};
-use sk_common::cursor;
+use sk_common::catalog::{LedgerFilter, ledger_orders};
+use sk_common::cursor::{self, next_page};
 use sk_common::domain::OrderId;
-use sk_common::events::OrderStatus;
+use sk_common::events::{OrderEvent, OrderStatus};
 use sk_common::time::rfc3339_from_ms;
 
 use super::Catalog;
-use super::products::next_page;
 use crate::{Error, Result};
 
 /// A row of the ledger.
@@ -51,31 +50,20 @@ struct OrderCursor {
     filter: OrderFilter,
 }
 
-type Row = (
-    Vec<u8>,
-    u64,
-    String,
-    u32,
-    u64,
-    String,
-    u64,
-    u64,
-    Option<String>,
-);
-
-fn ledger_order(row: Row) -> Option<LedgerOrder> {
-    let (id, activity_id, user_id, quantity, price_cents, status, reserved, expires, reason) = row;
-    Some(LedgerOrder {
-        order_id: OrderId::from_bytes(id.try_into().ok()?).ok()?.to_string(),
-        activity_id,
-        user_id,
-        quantity,
-        price_cents,
-        status,
-        reserved_at: rfc3339_from_ms(reserved),
-        expires_at: rfc3339_from_ms(expires),
-        cancel_reason: reason,
-    })
+impl From<OrderEvent> for LedgerOrder {
+    fn from(order: OrderEvent) -> Self {
+        Self {
+            order_id: order.order_id.to_string(),
+            activity_id: order.activity_id.get(),
+            user_id: order.user_id.as_str().to_owned(),
+            quantity: order.quantity.get(),
+            price_cents: order.price_cents.get(),
+            status: order.status.as_str().to_owned(),
+            reserved_at: rfc3339_from_ms(order.reserved_at_ms),
+            expires_at: rfc3339_from_ms(order.expires_at_ms),
+            cancel_reason: order.cancel_reason.map(|r| r.as_str().to_owned()),
+        }
+    }
 }
 
 impl Catalog {
@@ -89,45 +77,22 @@ impl Catalog {
         limit: u32,
         after: Option<&str>,
     ) -> Result<(Vec<LedgerOrder>, Option<String>)> {
-        let after = after
-            .map(cursor::decode::<OrderCursor>)
-            .transpose()
-            .map_err(|_| Error::InvalidCursor)?;
+        let after =
+            cursor::decode_optional::<OrderCursor>(after).map_err(|_| Error::InvalidCursor)?;
         if after.as_ref().is_some_and(|c| c.filter != filter) {
             return Err(Error::InvalidCursor);
         }
-        let after_id = match after {
-            Some(c) => OrderId::parse(&c.order_id)
-                .map_err(|_| Error::InvalidCursor)?
-                .to_bytes()
-                .to_vec(),
-            None => vec![0xff; 16],
+        let before = after
+            .map(|c| OrderId::parse(&c.order_id))
+            .transpose()
+            .map_err(|_| Error::InvalidCursor)?;
+        let ledger = LedgerFilter {
+            activity_id: filter.activity_id,
+            user_id: None,
+            status: filter.status,
         };
-        let ms = |column: &str| format!("CAST(ROUND(UNIX_TIMESTAMP({column}) * 1000) AS UNSIGNED)");
-        let sql = format!(
-            "SELECT order_id, activity_id, user_id, quantity, price_cents, CAST(status AS CHAR), {}, {}, \
-             cancel_reason FROM orders WHERE (? IS NULL OR activity_id = ?) AND (? IS NULL OR status = ?) \
-             AND order_id < ? ORDER BY order_id DESC LIMIT ?",
-            ms("reserved_at"),
-            ms("expires_at"),
-        );
-        let status = filter.status.map(OrderStatus::as_str);
-        let mut conn = self.mysql.conn().await?;
-        let rows: Vec<Row> = conn
-            .exec(
-                sql,
-                (
-                    filter.activity_id,
-                    filter.activity_id,
-                    status,
-                    status,
-                    after_id,
-                    limit + 1,
-                ),
-            )
-            .await
-            .map_err(sk_common::Error::from)?;
-        let mut items: Vec<LedgerOrder> = rows.into_iter().filter_map(ledger_order).collect();
+        let rows = ledger_orders(&self.mysql, &ledger, before, limit + 1).await?;
+        let mut items: Vec<LedgerOrder> = rows.into_iter().map(LedgerOrder::from).collect();
         let next = next_page(&mut items, limit, |last| {
             cursor::encode(&OrderCursor {
                 order_id: last.order_id.clone(),

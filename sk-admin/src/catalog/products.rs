@@ -2,7 +2,7 @@
 
 use mysql_async::prelude::Queryable;
 use serde::{Deserialize, Serialize};
-use sk_common::cursor;
+use sk_common::cursor::{self, next_page};
 use sk_common::domain::{PriceCents, ProductId};
 use sk_common::time::rfc3339_from_ms;
 
@@ -142,18 +142,4 @@ impl Catalog {
 #[serde(deny_unknown_fields)]
 struct ProductCursor {
     id: u64,
-}
-
-/// Trims the extra row fetched to learn whether another page exists, and makes its cursor.
-pub(super) fn next_page<T>(
-    items: &mut Vec<T>,
-    limit: u32,
-    cursor_of: impl Fn(&T) -> String,
-) -> Option<String> {
-    if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(cursor_of)
-    } else {
-        None
-    }
 }

@@ -3,8 +3,9 @@
 //! that still need reconciling.
 
 use mysql_async::prelude::Queryable;
-use sk_common::domain::{ActivityId, OrderId, PriceCents, Quantity, UserId};
-use sk_common::events::{CancelReason, OrderEvent, OrderStatus, SCHEMA_VERSION};
+use sk_common::catalog::{LedgerFilter, ledger_orders};
+use sk_common::domain::ActivityId;
+use sk_common::events::{OrderEvent, OrderStatus};
 use sk_common::mysql::utc_datetime;
 use sk_common::time::now_ms;
 
@@ -13,18 +14,6 @@ use crate::{Error, Result};
 
 /// Most activities one scheduler round looks at, so a round stays short.
 const ROUND_MAX: u32 = 100;
-
-type OrderRow = (
-    Vec<u8>,
-    String,
-    u32,
-    u64,
-    String,
-    u64,
-    u64,
-    u64,
-    Option<String>,
-);
 
 impl Catalog {
     /// Rebuilds every activity that is still scheduled or selling but has no state in Redis;
@@ -95,24 +84,13 @@ impl Catalog {
         self.announce(activity_id, "repaired").await
     }
 
+    /// Every order of the activity in the ledger (rows this build cannot read are skipped).
     async fn ledger_orders(&self, activity_id: ActivityId) -> Result<Vec<OrderEvent>> {
-        let ms = |column: &str| format!("CAST(ROUND(UNIX_TIMESTAMP({column}) * 1000) AS UNSIGNED)");
-        let sql = format!(
-            "SELECT order_id, user_id, quantity, price_cents, CAST(status AS CHAR), {}, {}, {}, cancel_reason \
-             FROM orders WHERE activity_id = ?",
-            ms("reserved_at"),
-            ms("expires_at"),
-            ms("COALESCE(paid_at, cancelled_at, reserved_at)"),
-        );
-        let mut conn = self.mysql.conn().await?;
-        let rows: Vec<OrderRow> = conn
-            .exec(sql, (activity_id.get(),))
-            .await
-            .map_err(sk_common::Error::from)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| order_event(activity_id, row))
-            .collect())
+        let filter = LedgerFilter {
+            activity_id: Some(activity_id.get()),
+            ..LedgerFilter::default()
+        };
+        Ok(ledger_orders(&self.mysql, &filter, None, u32::MAX).await?)
     }
 
     /// Ended or closed activities whose last reconciliation is missing or not consistent, each
@@ -144,22 +122,4 @@ impl Catalog {
         let id = ActivityId::new(activity_id).map_err(|_| Error::ActivityNotFound)?;
         self.announce(id, "ended").await
     }
-}
-
-/// A ledger row as the whole-order shape Redis keeps; rows this build cannot read are skipped.
-fn order_event(activity_id: ActivityId, row: OrderRow) -> Option<OrderEvent> {
-    let (id, user, quantity, price, status, reserved, expires, changed, reason) = row;
-    Some(OrderEvent {
-        schema_version: SCHEMA_VERSION,
-        order_id: OrderId::from_bytes(id.try_into().ok()?).ok()?,
-        activity_id,
-        user_id: UserId::parse(&user).ok()?,
-        quantity: Quantity::new(quantity).ok()?,
-        price_cents: PriceCents::new(price).ok()?,
-        status: OrderStatus::parse(&status)?,
-        reserved_at_ms: reserved,
-        expires_at_ms: expires,
-        changed_at_ms: changed,
-        cancel_reason: reason.as_deref().and_then(CancelReason::parse),
-    })
 }
