@@ -5,12 +5,18 @@
 //! - `GET  /api/v1/orders/{order_id}` (owner only)
 //! - `POST /api/v1/orders/{order_id}/pay` `{token}`
 //! - `POST /api/v1/orders/{order_id}/cancel`
+//! - `GET  /api/v1/activities` · `GET /api/v1/activities/{id}` (no token) · `GET /api/v1/orders`
+//!   (the caller's own) · `GET /api/v1/openapi.json` (no token), served from MySQL and Redis
 //!
-//! Every route but `time` needs `Authorization: Bearer <JWT>` (shopper or admin); the user
-//! id sent to sk-core is always the verified token's `sub`, never anything from the request
-//! body. Talks to sk-core through [`CoreClient`].
+//! Every route but `time`, the activity reads and `openapi.json` needs `Authorization: Bearer
+//! <JWT>` (shopper or admin); the user id sent to sk-core is always the verified token's
+//! `sub`, never anything from the request body. A purchase passes the cheap checks of
+//! [`Admission`] (blacklist, activity cache, time window, sold-out flag, rate limit, in-flight
+//! slot, `buy_rate`) before it costs sk-core anything. Talks to sk-core through [`CoreClient`] (behind its circuit breaker).
 
+mod client_ip;
 mod in_flight;
+mod reads;
 mod shopper;
 
 use axum::Router;
@@ -24,9 +30,12 @@ use sk_common::http::Json;
 use sk_common::jwt::JwtKeys;
 use sk_common::time::now_ms;
 
+pub use client_ip::ClientIp;
 pub use in_flight::{InFlight, InFlightGuard};
 pub use shopper::Shopper;
 
+use crate::admission::Admission;
+use crate::browse::Browse;
 use crate::core_client::{CoreClient, ReserveCall};
 use crate::{Error, Result};
 
@@ -40,14 +49,20 @@ pub struct Api {
     pub keys: JwtKeys,
     /// Calls sk-core.
     pub core: CoreClient,
-    /// Purchases under way in this process.
-    pub in_flight: InFlight,
+    /// The cheap checks in front of sk-core.
+    pub admission: Admission,
+    /// The activity list and detail, and the caller's orders (MySQL and Redis, not sk-core).
+    pub browse: Browse,
 }
 
 /// The `/api/v1` routes.
 pub fn routes(api: Api) -> Router {
     Router::new()
         .route("/api/v1/time", get(time))
+        .route("/api/v1/openapi.json", get(reads::openapi))
+        .route("/api/v1/activities", get(reads::activities))
+        .route("/api/v1/activities/{activity_id}", get(reads::activity))
+        .route("/api/v1/orders", get(reads::my_orders))
         .route("/api/v1/activities/{activity_id}/purchase", post(purchase))
         .route("/api/v1/orders/{order_id}", get(order))
         .route("/api/v1/orders/{order_id}/pay", post(pay))
@@ -84,16 +99,18 @@ struct PurchaseReply {
 async fn purchase(
     State(api): State<Api>,
     shopper: Shopper,
+    ClientIp(client): ClientIp,
     Path(activity_id): Path<String>,
     headers: HeaderMap,
     Json(body): Json<PurchaseBody>,
 ) -> Result<Json<PurchaseReply>> {
     let activity = ActivityId::parse(&activity_id).map_err(|_| Error::ActivityNotFound)?;
     let idempotency_key = idempotency_key(&headers)?;
+    let retry = idempotency_key.is_some();
     let _slot = api
-        .in_flight
-        .claim(&shopper.0, activity)
-        .ok_or(Error::PurchaseInFlight)?;
+        .admission
+        .admit(&shopper.0, client, activity, retry)
+        .await?;
     let call = ReserveCall {
         user_id: &shopper.0,
         quantity: body.quantity,

@@ -4,6 +4,11 @@
 //! sk-core's 2xx bodies are returned to the caller; its 4xx answers become
 //! [`Error::Refused`] (passed on to the shopper unchanged); no answer in time, a 5xx or an
 //! answer we cannot read become [`Error::CoreUnavailable`].
+//!
+//! Every call passes a circuit breaker first: after `core.breaker.failure_threshold`
+//! unavailable answers in a row it opens, and calls fail at once with
+//! [`Error::CoreCircuitOpen`] (503 + `Retry-After`) without reaching sk-core, until probe calls
+//! find sk-core answering again. Any 2xx or 4xx answer counts as a success.
 
 use std::time::Duration;
 
@@ -12,11 +17,13 @@ use reqwest::{Method, Url};
 use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sk_common::breaker::Breaker;
 use sk_common::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
 use sk_common::http::ErrorBody;
 use sk_common::signing::{RequestSigner, SIGNATURE_HEADER, SignedParts, TIMESTAMP_HEADER};
 use sk_common::time::now_ms;
 
+use crate::error::retry_after_secs;
 use crate::settings::CoreSettings;
 use crate::{Error, Result};
 
@@ -29,6 +36,7 @@ pub struct CoreClient {
     http: reqwest::Client,
     base: Url,
     signer: RequestSigner,
+    breaker: Breaker,
 }
 
 /// The reserve call's body.
@@ -63,6 +71,7 @@ impl CoreClient {
             http,
             base,
             signer: RequestSigner::new(secret),
+            breaker: Breaker::new(settings.breaker),
         })
     }
 
@@ -125,7 +134,29 @@ impl CoreClient {
             .map_err(|e| unavailable("building a URL", e))
     }
 
+    /// One call through the breaker: refused at once while it is open; a failed call counts
+    /// against sk-core, any answer it gave counts for it.
     async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Vec<u8>,
+    ) -> Result<T> {
+        let permit = self
+            .breaker
+            .try_acquire()
+            .map_err(|open| Error::CoreCircuitOpen {
+                retry_after_secs: retry_after_secs(open.retry_after),
+            })?;
+        let answer = self.call(method, url, body).await;
+        match &answer {
+            Err(Error::CoreUnavailable(_)) => permit.failure(),
+            _ => permit.success(),
+        }
+        answer
+    }
+
+    async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         url: Url,

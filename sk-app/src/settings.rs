@@ -1,12 +1,20 @@
 //! sk-app's settings; `defaults.toml` beside this crate documents every key.
 
+mod admission;
+mod browse;
+
 use std::time::Duration;
+
+pub use admission::{CacheSettings, EdgeSettings, LimitsSettings};
+pub use browse::BrowseSettings;
 
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use sk_common::breaker::BreakerSettings;
 use sk_common::http::HttpSettings;
 use sk_common::jwt::JwtSettings;
+use sk_common::mysql::MysqlSettings;
 use sk_common::redis::RedisSettings;
 use sk_common::settings::{DEV_SECRET_PREFIX, ServiceSettings, SettingsError, in_range};
 use sk_common::telemetry::LogSettings;
@@ -29,6 +37,16 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// The keys that verify shopper and admin tokens (the same as sk-admin's).
     pub jwt: JwtSettings,
+    /// Which peers' `X-Forwarded-For` is believed.
+    pub edge: EdgeSettings,
+    /// Freshness of the in-memory blacklists and activity cache.
+    pub cache: CacheSettings,
+    /// Per-user purchase rate limit.
+    pub limits: LimitsSettings,
+    /// The catalog and ledger database, read only (sk-admin owns and migrates it).
+    pub mysql: MysqlSettings,
+    /// How long browse answers are reused.
+    pub browse: BrowseSettings,
 }
 
 /// How sk-app reaches sk-core.
@@ -38,6 +56,8 @@ pub struct CoreSettings {
     pub url: String,
     /// Milliseconds one call to sk-core may take, connecting included.
     pub timeout_ms: u64,
+    /// The circuit breaker around every call to sk-core.
+    pub breaker: BreakerSettings,
 }
 
 impl CoreSettings {
@@ -49,6 +69,7 @@ impl CoreSettings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         in_range("core.timeout_ms", self.timeout_ms, 10, 60_000)?;
+        self.breaker.validate("core.breaker")?;
         match Url::parse(&self.url) {
             Ok(url) if url.scheme() == "http" && url.host_str().is_some() => Ok(()),
             Ok(_) => Err(SettingsError::invalid(
@@ -103,6 +124,10 @@ impl ServiceSettings for Settings {
         self.redis.validate("redis")?;
         self.core.validate()?;
         self.security.validate()?;
+        self.cache.validate()?;
+        self.limits.validate()?;
+        self.mysql.validate("mysql")?;
+        self.browse.validate()?;
         self.jwt.validate()
     }
 }

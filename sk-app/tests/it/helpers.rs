@@ -1,4 +1,7 @@
+mod admin;
+mod core_counter;
 mod shop;
+mod window;
 
 use sk_common::testing::{BlackHole, Vars, closed_port, load_settings, redis_hangs, redis_url};
 
@@ -30,4 +33,7 @@ pub async fn hole_vars(hole: &BlackHole) -> Vars {
     vars
 }
 
-pub use shop::Shop;
+pub use admin::Admin;
+pub use core_counter::CoreCounter;
+pub use shop::{Answer, Shop};
+pub use window::{Sale, Window};

@@ -7,6 +7,12 @@
     reason = "a failing test should fail loudly"
 )]
 
+mod blacklist;
+mod browse;
+mod concurrency;
+mod error_codes;
 mod helpers;
 mod lifecycle;
+mod openapi;
 mod purchase;
+mod sold_out;
