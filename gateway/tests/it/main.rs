@@ -1,5 +1,5 @@
 //! gateway, started for real (in-process through `run`, or as its binary) against real
-//! dependencies on loopback.
+//! dependencies on loopback, and in front of stand-in upstreams that count what reaches them.
 
 #![allow(
     clippy::unwrap_used,
@@ -7,5 +7,11 @@
     reason = "a failing test should fail loudly"
 )]
 
+mod balancing;
+mod breaker;
+mod forwarding;
 mod helpers;
+mod hostile;
 mod lifecycle;
+mod limits;
+mod shopping;
