@@ -30,6 +30,19 @@ impl BenchActivity {
     /// # Errors
     /// When Redis fails.
     pub async fn create(conn: &mut MultiplexedConnection, prefix: &str) -> anyhow::Result<Self> {
+        Self::create_with_stock(conn, prefix, STOCK).await
+    }
+
+    /// Creates a fresh activity under `prefix` with `stock` units (and the same generous
+    /// per-user limit, so a small stock is sold out by the first buyers).
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn create_with_stock(
+        conn: &mut MultiplexedConnection,
+        prefix: &str,
+        stock: u32,
+    ) -> anyhow::Result<Self> {
         let inventory = Inventory::new(prefix);
         // Ids from the clock are fresh across runs; the loop skips one still in Redis.
         let mut candidate = now_ms();
@@ -40,7 +53,7 @@ impl BenchActivity {
             }
             candidate += 1;
         };
-        inventory.put_activity(conn, id, &spec()?).await?;
+        inventory.put_activity(conn, id, &spec(stock)?).await?;
         Ok(Self { inventory, id })
     }
 
@@ -119,16 +132,17 @@ pub async fn connect(url: &str) -> anyhow::Result<MultiplexedConnection> {
         .with_context(|| format!("cannot connect to Redis at {url}"))
 }
 
-fn spec() -> anyhow::Result<ActivitySpec> {
+fn spec(stock: u32) -> anyhow::Result<ActivitySpec> {
     let now = now_ms();
     Ok(ActivitySpec {
         open: true,
         start_at_ms: now.saturating_sub(WINDOW_BEFORE_MS),
         end_at_ms: now + WINDOW_AFTER_MS,
-        total_stock: STOCK,
+        total_stock: stock,
         per_user_limit: STOCK,
         payment_timeout_ms: PAYMENT_TIMEOUT_MS,
         price_cents: PriceCents::new(100).context("price out of range")?,
         max_sold_per_sec: None,
+        buy_rate_ppm: sk_common::stock::BUY_RATE_ALL_PPM,
     })
 }

@@ -6,6 +6,7 @@
 //! `reserve`, `reserve-ceiling` and `redis-clients` measure sk-core's reserve path against
 //! redis-benchmark running the same Lua script, and its multiplexed Redis connection against a
 //! bb8 pool (`scripts/bench-reserve`); they talk to sk-core over HTTP and to Redis directly.
+//! `edge` measures the gateway and sk-app against the gateway's own `/healthz` (`scripts/bench-edge`).
 //! The load and verification subcommands (`flash`, `soldout`, `browse`, `verify`, `ceiling`)
 //! arrive with the sk-bench issue.
 //! Talks to: the services' HTTP endpoints; for `drain`, Kafka and MySQL directly.
@@ -20,6 +21,7 @@ mod bench_cli;
 mod closed_loop;
 mod cpu_usage;
 mod drain;
+mod edge;
 mod error;
 mod redis_clients;
 mod reserve;
@@ -56,6 +58,10 @@ enum Command {
     /// The reserve script through one shared multiplexed Redis connection (as sk-core does)
     /// against a bb8 connection pool, per concurrency: calls/s and latency percentiles.
     RedisClients(redis_clients::Args),
+    /// The edge in one run: the gateway's `/healthz` ceiling, purchases direct to sk-app and
+    /// through the gateway, and sold-out rejections through the gateway (with the sk-core and
+    /// Redis work they caused).
+    Edge(edge::Args),
 }
 
 /// Parses the command line, runs the subcommand and returns the exit code.
@@ -79,5 +85,6 @@ pub fn main() -> ExitCode {
         Command::Reserve(args) => reserve::main(args),
         Command::ReserveCeiling(args) => reserve_ceiling::main(args),
         Command::RedisClients(args) => redis_clients::main(args),
+        Command::Edge(args) => edge::main(args),
     }
 }
