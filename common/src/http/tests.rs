@@ -68,6 +68,20 @@ async fn malformed_json_is_a_400_with_a_code() {
 }
 
 #[tokio::test]
+async fn only_a_json_object_is_a_body() {
+    for body in ["[1]", "1", "\"x\"", "null"] {
+        let (status, _, answer) = call(post_json(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(answer["code"], "invalid_request", "{body}");
+    }
+    let (status, _, echoed) = call(post_json(r#"{"a":[1]}"#)).await;
+    assert_eq!(
+        (status, echoed),
+        (StatusCode::OK, serde_json::json!({"a": [1]}))
+    );
+}
+
+#[tokio::test]
 async fn a_body_over_the_limit_is_a_413() {
     let big = format!("{{\"a\":\"{}\"}}", "x".repeat(100));
     let (status, _, body) = call(post_json(&big)).await;

@@ -38,6 +38,8 @@ async fn malformed_purchases_are_400_and_buy_nothing() {
         ("fraction", r#"{"quantity": 1.5}"#),
         ("a user id", r#"{"quantity": 1, "user_id": "bob"}"#),
         ("null", "null"),
+        ("an array", "[1]"),
+        ("a string", r#""quantity""#),
     ];
     for (what, body) in bodies {
         assert_refused(
