@@ -404,6 +404,24 @@ impl Inventory {
         }
         parse_record(order_id, activity_id, &answer).map(Some)
     }
+
+    /// `user`'s order `order_id`, found through the order-id index: `None` when it is not
+    /// known or belongs to someone else (who must not learn that it exists).
+    ///
+    /// # Errors
+    /// When Redis fails or holds something unreadable.
+    pub async fn order_of_user<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        order_id: OrderId,
+        user: &UserId,
+    ) -> Result<Option<OrderEvent>> {
+        let Some(activity_id) = self.activity_of(conn, order_id).await? else {
+            return Ok(None);
+        };
+        let order = self.order(conn, activity_id, order_id).await?;
+        Ok(order.filter(|o| &o.user_id == user))
+    }
 }
 
 /// The idempotency hash field: length-prefixed so no two (user, key) pairs collide.

@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sk_common::domain::{ActivityId, IdempotencyKey, OrderId, Quantity};
+use sk_common::events::OrderView;
 use sk_common::http::Json;
 use sk_common::jwt::JwtKeys;
 use sk_common::time::now_ms;
@@ -139,12 +140,13 @@ fn order_id(text: &str) -> Result<OrderId> {
     OrderId::parse(text).map_err(|_| Error::OrderNotFound)
 }
 
+/// The order's live state, from Redis (sk-core is not asked: reads add nothing to its load).
 async fn order(
     State(api): State<Api>,
     shopper: Shopper,
     Path(order): Path<String>,
-) -> Result<Json<Value>> {
-    api.core
+) -> Result<Json<OrderView>> {
+    api.browse
         .order(order_id(&order)?, &shopper.0)
         .await
         .map(Json)

@@ -88,16 +88,6 @@ impl CoreClient {
         self.post(&path, call).await
     }
 
-    /// `order` as `user` sees it (404 `order_not_found` for another user's order).
-    ///
-    /// # Errors
-    /// As [`Self::reserve`].
-    pub async fn order<T: DeserializeOwned>(&self, order: OrderId, user: &UserId) -> Result<T> {
-        let mut url = self.url(&format!("/internal/v1/orders/{order}"))?;
-        url.query_pairs_mut().append_pair("user_id", user.as_str());
-        self.send(Method::GET, url, Vec::new()).await
-    }
-
     /// Pays `order` with its purchase `token`.
     ///
     /// # Errors

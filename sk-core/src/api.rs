@@ -235,13 +235,11 @@ async fn order(
 }
 
 async fn lookup_order(api: &Api, order_id: &str, user_id: &UserId) -> Result<OrderView> {
-    let (order_id, activity_id) = api.locate(order_id).await?;
+    let order_id = OrderId::parse(order_id).map_err(|_| Error::OrderNotFound)?;
     let record = api
         .inventory
-        .order(&mut api.redis.clone(), activity_id, order_id)
+        .order_of_user(&mut api.redis.clone(), order_id, user_id)
         .await?
-        // Someone else's order does not exist, as far as this caller can tell.
-        .filter(|o| &o.user_id == user_id)
         .ok_or(Error::OrderNotFound)?;
     Ok(record.into())
 }

@@ -1,9 +1,11 @@
-//! The caller's own orders, newest first, from the MySQL ledger (never from sk-core).
+//! The caller's orders, never from sk-core: one order from the live state in Redis, the list
+//! newest first from the MySQL ledger.
 //!
-//! The ledger follows Redis through the outbox relay and order-consumer, so an order appears
-//! here a moment (about a second) after its purchase, and a payment or cancellation likewise;
-//! `GET /api/v1/orders/{order_id}` answers from the live state at once. Not cached: each
-//! shopper reads their own rows, through the `(user_id, order_id)` index.
+//! `GET /api/v1/orders/{order_id}` reads the order record the Lua scripts keep (through the
+//! order-id index), so it shows a purchase, payment or cancellation at once. The ledger
+//! follows Redis through the outbox relay and order-consumer, so an order appears in the list
+//! a moment (about a second) after its purchase, and a payment or cancellation likewise. Not
+//! cached: each shopper reads their own rows, through the `(user_id, order_id)` index.
 
 use serde::{Deserialize, Serialize};
 use sk_common::catalog::{LedgerFilter, ledger_orders};
@@ -23,6 +25,19 @@ struct OrderCursor {
 }
 
 impl Browse {
+    /// `user`'s order `order_id` as it stands in Redis; someone else's is not found.
+    ///
+    /// # Errors
+    /// [`Error::OrderNotFound`]; [`Error::StateUnavailable`] when Redis fails.
+    pub async fn order(&self, order_id: OrderId, user: &UserId) -> Result<OrderView> {
+        self.inventory
+            .order_of_user(&mut self.redis.clone(), order_id, user)
+            .await
+            .map_err(|e| Error::StateUnavailable(e.to_string()))?
+            .map(OrderView::from)
+            .ok_or(Error::OrderNotFound)
+    }
+
     /// A page of `user`'s orders, newest first, and the next cursor.
     ///
     /// # Errors

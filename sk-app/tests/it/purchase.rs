@@ -242,3 +242,28 @@ async fn a_secret_sk_core_refuses_is_503_not_401() {
         .await;
     assert_eq!((answer.status, answer.code()), (503, "unavailable"));
 }
+
+/// Order status is read from the live state in Redis: at once after each transition, and
+/// without a call to sk-core (reads add nothing to the purchase path's authority).
+#[tokio::test]
+async fn order_status_comes_from_redis_without_asking_sk_core() {
+    let shop = Shop::start().await;
+    shop.open_activity(1, 10, 1).await;
+    let alice = shop.shopper("alice");
+    let bought = shop.buy(&alice, 1, 1).await;
+    assert_eq!(bought.status, 200, "{:?}", bought.body);
+    let order = bought.body["order_id"].as_str().unwrap();
+
+    let before = shop.core_calls();
+    for _ in 0..5 {
+        let status = shop.order(&alice, order).await;
+        assert_eq!(status.body["status"], "reserved", "{:?}", status.body);
+    }
+    let theirs = shop.order(&shop.shopper("bob"), order).await;
+    assert_eq!((theirs.status, theirs.code()), (404, "order_not_found"));
+    assert_eq!(shop.core_calls(), before, "no lookup reached sk-core");
+
+    let token = bought.body["token"].as_str().unwrap();
+    assert_eq!(shop.pay(&alice, order, token).await.status, 200);
+    assert_eq!(shop.order(&alice, order).await.body["status"], "paid");
+}
