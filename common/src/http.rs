@@ -5,6 +5,7 @@ mod error;
 mod health;
 mod json;
 mod observe;
+mod plain_errors;
 mod serve;
 
 use std::net::SocketAddr;

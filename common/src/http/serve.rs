@@ -12,11 +12,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use super::plain_errors::json_client_errors;
 use super::{HttpError, HttpSettings, health_routes, install_metrics_recorder, observe};
 use crate::readiness::Readiness;
 
 /// The service's own routes plus `/healthz`, `/readyz`, `/metrics`, JSON 404/405, a body
-/// limit, panic → opaque 500, and request metrics.
+/// limit, JSON for extractor rejections, panic → opaque 500, and request metrics.
 pub fn service_router(api: Router, readiness: Readiness, http: &HttpSettings) -> Router {
     api.merge(health_routes(readiness, install_metrics_recorder()))
         .fallback(|| async { HttpError::no_route() })
@@ -28,6 +29,7 @@ pub fn service_router(api: Router, readiness: Readiness, http: &HttpSettings) ->
             )
         })
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))
+        .layer(axum::middleware::from_fn(json_client_errors))
         .layer(CatchPanicLayer::custom(|_| {
             HttpError::internal("handler panicked").into_response()
         }))

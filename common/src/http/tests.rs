@@ -122,3 +122,33 @@ async fn readiness_without_checks_is_ready_and_valid_json_echoes() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["a"], 1);
 }
+
+#[tokio::test]
+async fn an_extractor_rejection_is_a_json_client_error() {
+    let api = Router::new().route(
+        "/items/{id}",
+        get(|axum::extract::Path(id): axum::extract::Path<String>| async move { id }),
+    );
+    let app = service_router(
+        api,
+        Readiness::builder().build(Duration::from_millis(100)),
+        &settings(),
+    );
+    let request = Request::get("/items/%ff").body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["code"], "invalid_request");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("UTF-8")),
+        "{body}"
+    );
+    let fine = Request::get("/items/abc").body(Body::empty()).unwrap();
+    let bytes = to_bytes(app.oneshot(fine).await.unwrap().into_body(), 64)
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], b"abc", "successes pass untouched");
+}

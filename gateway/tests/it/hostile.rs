@@ -102,6 +102,9 @@ async fn oversized_bodies_unknown_routes_and_methods_are_json_4xx() {
         (Method::GET, "/nowhere"),
         (Method::GET, "/api/v1/activities/abc/purchase"),
         (Method::POST, "/api/v1/activities/99999/purchase"),
+        (Method::GET, "/api/v1/orders/%ff"),
+        (Method::POST, "/api/v1/activities/%ff/purchase"),
+        (Method::GET, "/api/v1/activities?limit=-1"),
     ] {
         let request = shop.request(method.clone(), path, Some(&alice));
         let answer = send(request.json(&json!({"quantity": 1}))).await;
