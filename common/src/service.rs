@@ -13,6 +13,11 @@ use tokio_util::sync::CancellationToken;
 use crate::settings::{self, EnvSource, ServiceSettings};
 use crate::{shutdown, telemetry};
 
+// Every binary that links sk-common allocates through mimalloc: on the request paths glibc's
+// malloc and free took about 15 % of the gateway's and sk-app's CPU (perf, sold-out load).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for invalid configuration (`EX_USAGE`).
 pub const EXIT_BAD_CONFIG: u8 = 64;
 /// Exit code when the listen address cannot be bound (`EX_UNAVAILABLE`).

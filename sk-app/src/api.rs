@@ -19,6 +19,8 @@ mod in_flight;
 mod reads;
 mod shopper;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -43,9 +45,30 @@ use crate::{Error, Result};
 /// The header that makes a purchase retry-safe.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// What every handler needs.
+/// What every handler needs, shared: axum hands each extractor its own clone of the state,
+/// so cloning must cost one reference count, not one per field.
 #[derive(Debug, Clone)]
-pub struct Api {
+pub struct Api(Arc<ApiParts>);
+
+impl Api {
+    /// The state built from its parts.
+    #[must_use]
+    pub fn new(parts: ApiParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for Api {
+    type Target = ApiParts;
+
+    fn deref(&self) -> &ApiParts {
+        &self.0
+    }
+}
+
+/// The parts of [`Api`].
+#[derive(Debug)]
+pub struct ApiParts {
     /// Verifies bearer tokens.
     pub keys: JwtKeys,
     /// Calls sk-core.

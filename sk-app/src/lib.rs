@@ -45,7 +45,7 @@ pub async fn run(
     warn_about_dev_secrets(&settings);
     let redis = RedisHandle::new(&settings.redis)?;
     let mysql = MysqlPool::new(&settings.mysql)?;
-    let api = api::Api {
+    let api = api::Api::new(api::ApiParts {
         keys: JwtKeys::new(&settings.jwt)?,
         core: CoreClient::new(&settings.core, settings.security.internal_secret.clone())?,
         admission: admission::Admission::new(&settings, &redis),
@@ -55,7 +55,7 @@ pub async fn run(
             Inventory::new(redis.key_prefix()),
             &settings.browse,
         ),
-    };
+    });
     let (loaded, loaded_handle) = Gate::closed("blacklists and activities not loaded yet");
     let sync = state_sync::StateSync::new(&settings, redis.clone(), &api.admission, loaded_handle);
     let user_limit = api.admission.user_limit.clone();
