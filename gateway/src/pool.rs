@@ -2,7 +2,7 @@
 //!
 //! An instance takes traffic while it is not ejected and its circuit breaker admits the call;
 //! among those, smooth weighted round-robin decides. Consecutive failures (passive: connect
-//! errors, timeouts, 5xx; active: failed `/healthz` probes) eject an instance; only a
+//! errors, timeouts, 5xx other than 503; active: failed `/healthz` probes) eject an instance; only a
 //! successful probe brings it back. DNS look-ups ([`discovery`]) replace the instance set,
 //! keeping the state of addresses that stay.
 

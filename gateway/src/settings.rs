@@ -91,7 +91,7 @@ pub struct HealthSettings {
     pub probe_interval_ms: u64,
     /// Milliseconds one probe may take.
     pub probe_timeout_ms: u64,
-    /// Consecutive failures (connect errors, timeouts, 5xx, failed probes) that eject an
+    /// Consecutive failures (connect errors, timeouts, 5xx but 503, failed probes) that eject an
     /// instance until a probe succeeds.
     pub eject_after_failures: u32,
     /// Milliseconds between DNS look-ups of upstream host names.
