@@ -7,11 +7,15 @@
 //! - `GET /admin/v1/activities/{id}/reconciliation`: Redis against the ledger, now
 //! - `GET /admin/v1/orders?activity_id=&status=&limit=&cursor=`: the ledger, newest first
 //! - `GET /admin/v1/scheduler`: whether this instance leads the scheduler
+//!
+//! And, without a token ([`public_routes`]): `GET /admin/v1/openapi.json`, the OpenAPI 3.1
+//! document of the whole admin API (`sk-admin/openapi.json`).
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use sk_common::cursor::page_limit;
@@ -23,6 +27,20 @@ use crate::catalog::{
 };
 use crate::scheduler::{Leadership, LeadershipView};
 use crate::{Error, Result};
+
+/// The admin API's OpenAPI 3.1 document (every `/admin/v1` route; `tests/it/openapi.rs` checks
+/// that it keeps up with the routers).
+const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The routes that need no token: only the API's description, which holds no data. Merge them
+/// after [`crate::auth::protect`], so its layer does not cover them.
+pub fn public_routes() -> Router {
+    Router::new().route("/admin/v1/openapi.json", get(openapi))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
 
 /// The catalog routes and the scheduler's state.
 pub fn routes(catalog: Catalog, leadership: Leadership) -> Router {

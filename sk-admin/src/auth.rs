@@ -1,5 +1,5 @@
 //! Admin authentication: every `/admin/v1` route needs `Authorization: Bearer <JWT>` with
-//! `role=admin`.
+//! `role=admin` (but `GET /admin/v1/openapi.json`, merged outside [`protect`]).
 //!
 //! No, malformed, unverifiable or expired token → 401 `unauthenticated` (with
 //! `WWW-Authenticate: Bearer`); a valid token of another role → 403 `forbidden`. A request that

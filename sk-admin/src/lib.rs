@@ -1,7 +1,7 @@
 //! sk-admin: the admin API and the sale scheduler.
 //!
 //! Serves: `/healthz`, `/readyz`, `/metrics`, and the `/admin/v1` API behind admin JWTs (see
-//! [`api`] and [`tokens`]).
+//! [`api`] and [`tokens`]; its OpenAPI document, `GET /admin/v1/openapi.json`, needs none).
 //! Runs: the scheduler (one leader among instances; see [`scheduler`]).
 //! Talks to: MySQL (catalog and ledger; migrated at start-up, required for readiness) and
 //! Redis (activity state is pushed there; required).
@@ -85,7 +85,8 @@ pub async fn run(
     Ok(outcome?)
 }
 
-/// Every `/admin/v1` route, all behind the admin-token check (added last, so it covers them all).
+/// Every `/admin/v1` route: all behind the admin-token check (added after them, so it covers
+/// them all) but the OpenAPI document, merged after the check so it needs no token.
 fn admin_routes(
     catalog: catalog::Catalog,
     blacklist: blacklist::Blacklist,
@@ -95,5 +96,5 @@ fn admin_routes(
     let routes = api::routes(catalog, leadership)
         .merge(blacklist::routes(blacklist))
         .merge(tokens::routes(keys.clone()));
-    auth::protect(routes, keys)
+    auth::protect(routes, keys).merge(api::public_routes())
 }

@@ -13,5 +13,6 @@ mod catalog;
 mod helpers;
 mod ledger;
 mod lifecycle;
+mod openapi;
 mod scheduler;
 mod tokens;
