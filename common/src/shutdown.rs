@@ -45,6 +45,18 @@ async fn wait_for_signal() -> &'static str {
     "ctrl-c"
 }
 
+/// Runs `chore` every `period` (the first time one period from now) until `shutdown` fires:
+/// the housekeeping of in-memory state (idle rate-limit buckets, histogram samples).
+pub async fn every(period: Duration, shutdown: CancellationToken, mut chore: impl FnMut()) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => chore(),
+        }
+    }
+}
+
 /// A task of a service stopped with an error (or panicked).
 #[derive(Debug, thiserror::Error)]
 #[error("task {task} failed: {reason}")]

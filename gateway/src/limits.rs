@@ -9,7 +9,7 @@ use std::time::Duration;
 use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sk_common::forwarded::TrustedProxies;
-use sk_common::shutdown::CancellationToken;
+use sk_common::shutdown::{self, CancellationToken};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{Error, LimitScope, Result};
@@ -90,16 +90,12 @@ impl ClientLimits {
     /// # Errors
     /// Never; the signature fits [`sk_common::shutdown::Tasks::spawn`].
     pub async fn keep_trimmed(self, shutdown: CancellationToken) -> Result<(), String> {
-        let mut every = tokio::time::interval(TRIM_EVERY);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                _ = every.tick() => {
-                    self.per_ip.retain_recent();
-                    self.per_ip.shrink_to_fit();
-                }
-            }
-        }
+        shutdown::every(TRIM_EVERY, shutdown, || {
+            self.per_ip.retain_recent();
+            self.per_ip.shrink_to_fit();
+        })
+        .await;
+        Ok(())
     }
 }
 

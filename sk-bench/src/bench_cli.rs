@@ -37,6 +37,20 @@ where
     }
 }
 
+/// The load generators' HTTP client: keep-alive pool, no proxy, no Nagle delay, and
+/// `timeout_ms` per call (a slower call counts as failed).
+///
+/// # Errors
+/// When the client cannot be built.
+pub fn load_client(timeout_ms: u64) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .timeout(std::time::Duration::from_millis(timeout_ms))
+        .build()
+        .map_err(|e| anyhow::Error::new(e).context("cannot build the HTTP client"))
+}
+
 /// Parses a comma-separated list of positive concurrencies (`1,16,64`).
 ///
 /// # Errors

@@ -29,7 +29,7 @@ use sk_common::domain::{ActivityId, Role, UserId};
 use sk_common::jwt::{JwtKeys, JwtSettings};
 
 use crate::bench_activity::{self, BenchActivity};
-use crate::bench_cli::run_command;
+use crate::bench_cli::{load_client, run_command};
 use crate::closed_loop::{self, LevelReport, Load, Outcome, TABLE_HEADER};
 
 use report::{Summary, Touches};
@@ -104,12 +104,7 @@ struct Shopper {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .tcp_nodelay(true)
-        .timeout(Duration::from_millis(args.timeout_ms))
-        .build()
-        .context("cannot build the HTTP client")?;
+    let http = load_client(args.timeout_ms)?;
     let shopper = Shopper {
         http,
         tokens: mint_tokens(&args)?.into(),

@@ -24,7 +24,7 @@ use sk_common::time::now_ms;
 use tokio::time::Instant;
 
 use crate::bench_activity::{self, BenchActivity};
-use crate::bench_cli::{parse_concurrency, run_command};
+use crate::bench_cli::{load_client, parse_concurrency, run_command};
 use crate::closed_loop::{self, LevelReport, Load, Outcome, TABLE_HEADER};
 use crate::cpu_usage::{CoresUsed, Snapshot, Watched, parse_watched};
 
@@ -207,12 +207,7 @@ struct ReserveClient {
 
 impl ReserveClient {
     fn new(args: &Args, secret: SecretString, activity: ActivityId) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .tcp_nodelay(true)
-            .timeout(Duration::from_millis(args.timeout_ms))
-            .build()
-            .context("cannot build the HTTP client")?;
+        let http = load_client(args.timeout_ms)?;
         let path = format!("/internal/v1/activities/{activity}/reserve");
         let url = format!("{}{path}", args.url.trim_end_matches('/'));
         Ok(Self {

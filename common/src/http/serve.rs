@@ -61,13 +61,7 @@ pub async fn serve(
 /// Drains histogram samples regularly so memory stays flat between scrapes.
 async fn metrics_upkeep(shutdown: CancellationToken) {
     let handle = install_metrics_recorder();
-    let mut every = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = every.tick() => handle.run_upkeep(),
-        }
-    }
+    crate::shutdown::every(Duration::from_secs(5), shutdown, || handle.run_upkeep()).await;
 }
 
 impl crate::shutdown::Tasks {

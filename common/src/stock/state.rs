@@ -34,14 +34,37 @@ impl Inventory {
         conn: &mut C,
         activity_id: ActivityId,
     ) -> Result<Option<ActivityState>> {
-        let fields: HashMap<String, String> = redis::cmd("HGETALL")
-            .arg(self.keys(activity_id).activity())
-            .query_async(conn)
-            .await?;
-        if fields.is_empty() {
-            return Ok(None);
+        let mut states = self.activity_states(conn, &[activity_id]).await?;
+        Ok(states.pop().flatten())
+    }
+
+    /// The selling state of each of `activity_ids`, in order, in one pipelined round trip
+    /// (`None` where Redis has no such activity).
+    ///
+    /// # Errors
+    /// When Redis fails or a hash lacks or garbles a field.
+    pub async fn activity_states<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        activity_ids: &[ActivityId],
+    ) -> Result<Vec<Option<ActivityState>>> {
+        if activity_ids.is_empty() {
+            // An empty pipeline is not a request Redis answers.
+            return Ok(Vec::new());
         }
-        ActivityState::from_fields(&fields).map(Some)
+        let mut pipe = redis::pipe();
+        for &id in activity_ids {
+            pipe.hgetall(self.keys(id).activity());
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe.query_async(conn).await?;
+        hashes
+            .iter()
+            .map(|fields| {
+                (!fields.is_empty())
+                    .then(|| ActivityState::from_fields(fields))
+                    .transpose()
+            })
+            .collect()
     }
 }
 

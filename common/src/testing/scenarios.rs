@@ -66,15 +66,7 @@ pub async fn unknown_routes_answer_json(server: &TestServer) {
 /// `/metrics` serves Prometheus text that counts the requests served.
 pub async fn serves_metrics(server: &TestServer) {
     server.get_json("/healthz").await;
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.get_text("/metrics").await;
     assert!(text.contains("http_requests_total"), "{text}");
     assert!(text.contains("route=\"/healthz\""), "{text}");
 }

@@ -61,6 +61,16 @@ impl TestServer {
         (status, body)
     }
 
+    /// GET `path`, returning the body as text (for `/metrics`).
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self.client.get(self.url(path)).send().await;
+        let response = response.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path} body: {e}"))
+    }
+
     /// Stops it the way `kill -9` would: its tasks are dropped mid-flight, nothing is flushed,
     /// released or acknowledged (locks it held lapse only after their ttl).
     pub async fn kill(self) {

@@ -21,15 +21,7 @@ async fn only_the_api_and_admin_prefixes_are_forwarded() {
         assert_eq!((answer.status, answer.code()), (404, "not_found"), "{path}");
         assert!(answer.body["message"].is_string());
     }
-    let text = gateway
-        .client
-        .get(gateway.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gateway.get_text("/metrics").await;
     assert!(
         !text.contains("upstream_private_metric"),
         "the gateway's own metrics only"

@@ -126,22 +126,30 @@ impl ActivityCache {
         }
     }
 
-    /// Re-reads every registered or cached activity and forgets expired unknown ids.
+    /// Re-reads every registered or cached activity (one pipelined round trip) and forgets
+    /// expired unknown ids.
     ///
     /// # Errors
-    /// When Redis fails (entries read before the failure are kept).
+    /// When Redis fails (the entries are then kept as they were).
     pub async fn reload(&self) -> Result<usize> {
+        let unavailable = |e: sk_common::Error| Error::StateUnavailable(e.to_string());
         let mut redis = self.redis.clone();
         let mut ids = self
             .inventory
             .activities(&mut redis)
             .await
-            .map_err(|e| Error::StateUnavailable(e.to_string()))?;
+            .map_err(unavailable)?;
         ids.extend(self.forget_expired());
         ids.sort_unstable();
         ids.dedup();
-        for &id in &ids {
-            self.refresh(id).await?;
+        let events_before = self.read().stock_events;
+        let states = self
+            .inventory
+            .activity_states(&mut redis, &ids)
+            .await
+            .map_err(unavailable)?;
+        for (&id, state) in ids.iter().zip(states) {
+            self.store(id, state, events_before);
         }
         Ok(ids.len())
     }

@@ -10,7 +10,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use sk_common::domain::UserId;
-use sk_common::shutdown::CancellationToken;
+use sk_common::shutdown::{self, CancellationToken};
 
 use crate::error::retry_after_secs;
 use crate::settings::LimitsSettings;
@@ -66,16 +66,12 @@ impl UserRateLimit {
     /// # Errors
     /// Never; the type fits the service's task set.
     pub async fn evict_idle(self, shutdown: CancellationToken) -> Result<()> {
-        let mut every = tokio::time::interval(EVICT_EVERY);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                _ = every.tick() => {
-                    self.limiter.retain_recent();
-                    self.limiter.shrink_to_fit();
-                }
-            }
-        }
+        shutdown::every(EVICT_EVERY, shutdown, || {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        })
+        .await;
+        Ok(())
     }
 }
 
