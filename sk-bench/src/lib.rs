@@ -7,9 +7,12 @@
 //! redis-benchmark running the same Lua script, and its multiplexed Redis connection against a
 //! bb8 pool (`scripts/bench-reserve`); they talk to sk-core over HTTP and to Redis directly.
 //! `edge` measures the gateway and sk-app against the gateway's own `/healthz` (`scripts/bench-edge`).
-//! The load and verification subcommands (`flash`, `soldout`, `browse`, `verify`, `ceiling`)
-//! arrive with the sk-bench issue.
-//! Talks to: the services' HTTP endpoints; for `drain`, Kafka and MySQL directly.
+//! The SRE's commands: `flash` runs a whole sale through the gateway, `verify` checks it end
+//! to end against the invariants of DESIGN §6, `soldout` and `browse` load the rejection and
+//! browsing paths, and `ceiling` measures the same-run HTTP ceiling they are quoted against
+//! (`scripts/bench-sale` runs them all for BENCHMARKS.md).
+//! Talks to: the services' HTTP endpoints; `verify` also reads MySQL and Redis; `drain`
+//! Kafka and MySQL directly.
 
 #![allow(
     clippy::print_stdout,
@@ -18,14 +21,22 @@
 
 mod bench_activity;
 mod bench_cli;
+mod browse;
+mod ceiling;
 mod closed_loop;
 mod cpu_usage;
 mod drain;
 mod edge;
 mod error;
+pub mod flash;
+pub mod load;
+mod load_args;
 mod redis_clients;
 mod reserve;
 mod reserve_ceiling;
+mod sale_api;
+mod soldout;
+pub mod verify;
 mod wait_ready;
 
 use std::process::ExitCode;
@@ -44,6 +55,19 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a whole flash sale through the gateway: create it, mint a token per shopper, fire
+    /// their purchases open loop (a rate) or closed loop (a concurrency), pay, cancel or
+    /// abandon the orders, and sell the returned units in a second wave.
+    Flash(flash::Args),
+    /// Check a sale end to end against DESIGN §6 invariants 1–5, from the admin API and
+    /// direct reads of MySQL and Redis, after the pipeline drained; exit 1 on any breach.
+    Verify(verify::Args),
+    /// Hammer a sold-out sale through the gateway (the rejection path).
+    Soldout(soldout::Args),
+    /// A browsing mix through the gateway: server time, the activity list, activity detail.
+    Browse(browse::Args),
+    /// The same-run HTTP ceiling: the gateway's own `/healthz`, to quote the others against.
+    Ceiling(ceiling::Args),
     /// Wait until every given service answers 200 on `/readyz`, printing each one's state.
     WaitReady(wait_ready::Args),
     /// Measure how fast order-consumer drains a backlog of order events into MySQL, against
@@ -86,5 +110,10 @@ pub fn main() -> ExitCode {
         Command::ReserveCeiling(args) => reserve_ceiling::main(args),
         Command::RedisClients(args) => redis_clients::main(args),
         Command::Edge(args) => edge::main(args),
+        Command::Flash(args) => flash::main(args),
+        Command::Verify(args) => verify::main(args),
+        Command::Soldout(args) => soldout::main(args),
+        Command::Browse(args) => browse::main(args),
+        Command::Ceiling(args) => ceiling::main(args),
     }
 }

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Writes the sale section of BENCHMARKS.md from scripts/bench-sale's JSON results.
+
+Usage (from scripts/bench-sale): bench-sale-report.py WORK_DIR RUNS COMMAND LOAD_BEFORE CONCURRENCY
+
+Reads WORK_DIR/run-<n>/{ceiling,buy,verify,paced,soldout}.json and the verify start time, and
+replaces only the text between <!-- sale:begin --> and <!-- sale:end --> (the section is put
+first when the markers are missing); other sections stay.
+"""
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import re
+import statistics
+import sys
+
+BEGIN, END = "<!-- sale:begin -->", "<!-- sale:end -->"
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def cpu_model():
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def load(run_dir, name):
+    return json.loads((run_dir / f"{name}.json").read_text())
+
+
+def outcome(report, name, field):
+    """A field of one outcome of a load report (0 when the outcome never happened)."""
+    return report["outcomes"].get(name, {}).get(field, 0) or 0
+
+
+def one_run(run_dir):
+    """The figures of one run."""
+    ceiling = load(run_dir, "ceiling")
+    buy, paced = load(run_dir, "buy"), load(run_dir, "paced")
+    verify, soldout = load(run_dir, "verify"), load(run_dir, "soldout")
+    wave, paced_wave = buy["waves"][0], paced["waves"][0]
+    verify_start = int((run_dir / "verify-start").read_text())
+    orders = verify["figures"]["mysql_orders"]
+    drain_ms = max(0, verify_start - buy["finished_at_ms"]) + verify["figures"]["drain_wait_ms"]
+    failed = lambda r: sum(v["count"] for k, v in r["outcomes"].items() if k != "ok")
+    return {
+        "ceiling": ceiling["attempts_per_sec"],
+        "buy": wave["attempts_per_sec"],
+        "buy_ok": outcome(wave, "ok", "count"),
+        "buy_not_ok": failed(wave),
+        "buy_p99": outcome(wave, "ok", "p99_ms"),
+        "paced_rate": paced_wave["attempts_per_sec"],
+        "paced_target": paced_wave["pace"].get("per_sec", 0),
+        "paced_p50": outcome(paced_wave, "ok", "p50_ms"),
+        "paced_p99": outcome(paced_wave, "ok", "p99_ms"),
+        "paced_max": outcome(paced_wave, "ok", "max_ms"),
+        "paced_not_ok": failed(paced_wave),
+        "soldout": outcome(soldout, "sold_out", "rate"),
+        "soldout_p99": outcome(soldout, "sold_out", "p99_ms"),
+        "soldout_other": failed(soldout) - outcome(soldout, "sold_out", "count"),
+        "orders": orders,
+        "drain_s": drain_ms / 1000,
+        "verdict": "pass" if verify["passed"] else f"FAIL ({verify['breach_count']})",
+    }
+
+
+def per_run(runs, key, fmt):
+    return " · ".join(format(run[key], fmt) for run in runs)
+
+
+def section(runs, command, load_before, concurrency):
+    m = {key: median([run[key] for run in runs]) for key in runs[0] if key != "verdict"}
+    buy_ratio = median([run["buy"] / run["ceiling"] for run in runs])
+    soldout_ratio = median([run["soldout"] / run["ceiling"] for run in runs])
+    verdicts = " · ".join(run["verdict"] for run in runs)
+    goal = lambda ok: "met" if ok else "**not met**"
+    return f"""{BEGIN}
+## A whole sale through the gateway (`sk-bench`), against the same-run ceiling
+
+Reproduce: `{command}` (builds the release binaries; starts all five services on free ports
+with their own key prefix, database, topics and random secrets, sk-core's relay shipping to a
+private tansu broker; runs the phases below {len(runs)} times; stops what it started; rewrites
+this section).
+
+Machine: {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}; the
+five services, Redis, MariaDB, the broker and the load generator (sk-bench, one thread)
+co-located. Measured {datetime.date.today().isoformat()}; load average before the first run
+{load_before}. Figures are medians of {len(runs)} runs; each ratio compares figures of the same
+run.
+
+| phase (sk-bench command) | figure | median | per run |
+|---|---|---:|---|
+| ceiling: gateway `GET /healthz`, closed loop ×{concurrency} (`ceiling`) | req/s | **{m['ceiling']:,.0f}** | {per_run(runs, 'ceiling', ',.0f')} |
+| purchases, a unit for every shopper, closed loop ×{concurrency} (`flash`) | attempts/s | **{m['buy']:,.0f}** | {per_run(runs, 'buy', ',.0f')} |
+| the same, answered other than 200 | calls | {m['buy_not_ok']:,.0f} | {per_run(runs, 'buy_not_ok', ',.0f')} |
+| purchases open loop at 70 % of that rate (`flash --rate`) | attempts/s | {m['paced_rate']:,.0f} | {per_run(runs, 'paced_rate', ',.0f')} |
+| — latency from the scheduled send, p50 | ms | **{m['paced_p50']:.2f}** | {per_run(runs, 'paced_p50', '.2f')} |
+| — p99 | ms | **{m['paced_p99']:.2f}** | {per_run(runs, 'paced_p99', '.2f')} |
+| — max | ms | {m['paced_max']:.2f} | {per_run(runs, 'paced_max', '.2f')} |
+| sold-out rejections, closed loop ×{concurrency} (`soldout`) | rejections/s | **{m['soldout']:,.0f}** | {per_run(runs, 'soldout', ',.0f')} |
+| — p99 | ms | {m['soldout_p99']:.2f} | {per_run(runs, 'soldout_p99', '.2f')} |
+| drain: last purchase → every order in MySQL (`verify`) | s | **{m['drain_s']:.1f}** | {per_run(runs, 'drain_s', '.1f')} |
+| — orders drained | orders | {m['orders']:,.0f} | {per_run(runs, 'orders', ',.0f')} |
+| verify verdict on the full-speed sale | | | {verdicts} |
+
+| goal (DESIGN §8) | median | goal | |
+|---|---:|---|---|
+| purchases / ceiling | **{buy_ratio:.2f}** | ≥ 0.25 | {goal(buy_ratio >= 0.25)} |
+| sold-out rejections / ceiling | **{soldout_ratio:.2f}** | ≥ 0.45 | {goal(soldout_ratio >= 0.45)} |
+| p99 at 70 % load | **{m['paced_p99']:.2f} ms** | < 20 ms | {goal(m['paced_p99'] < 20)} |
+| drain of the sale's orders | **{m['drain_s']:.1f} s** for {m['orders']:,.0f} orders | within seconds of the last purchase | |
+
+The drain time is measured from the full-speed sale's last purchase answer until `verify` saw
+every Redis order in MySQL with the same status (it polls every 200 ms, so the figure is an
+upper bound by that much).
+{END}"""
+
+
+def main():
+    work, runs, command, load_before, concurrency = sys.argv[1:6]
+    work = pathlib.Path(work)
+    data = [one_run(work / f"run-{n}") for n in range(1, int(runs) + 1)]
+    text = section(data, command, load_before, concurrency)
+    path = pathlib.Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+    current = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if pattern.search(current):
+        current = pattern.sub(lambda _: text, current)
+    else:
+        head, _, rest = current.partition("\n<!--")
+        current = head.rstrip("\n") + "\n\n" + text + "\n\n<!--" + rest if rest else current + "\n" + text + "\n"
+    path.write_text(current)
+    print(f"wrote the sale section of {path}")
+    for run in data:
+        print(json.dumps(run))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+//! The command-line flags every load command shares: how hard to load (open loop at a rate or
+//! closed loop at a concurrency), how long each call may take, and where the figures go.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::load::{Pace, Report, write_latency_svg};
+
+/// How hard to load.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PaceArgs {
+    /// Open loop: calls started per second whatever the answers' speed. Each call's latency
+    /// counts from its scheduled time, so a stalling server shows in every call that waited.
+    #[arg(long, value_name = "PER_SEC", conflicts_with = "concurrency")]
+    rate: Option<f64>,
+    /// Closed loop instead: this many calls in flight, each started when the last answered.
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+    /// Open loop: most calls in flight at once (further ones wait, and the wait counts in their
+    /// latency).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    max_in_flight: usize,
+    /// Time allowed per call, in milliseconds; a slower call counts as a transport error.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    timeout_ms: u64,
+    /// Threads generating load (1 leaves the other cores to the services; 0 = one per core).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    threads: usize,
+}
+
+impl PaceArgs {
+    /// The pace asked for, or `default` when neither `--rate` nor `--concurrency` was given.
+    #[must_use]
+    pub fn pace(&self, default: Pace) -> Pace {
+        match (self.rate, self.concurrency) {
+            (Some(per_sec), _) => Pace::Open {
+                per_sec: per_sec.max(0.001),
+                max_in_flight: self.max_in_flight.max(1),
+            },
+            (None, Some(concurrency)) => Pace::Closed {
+                concurrency: concurrency.max(1),
+            },
+            (None, None) => default,
+        }
+    }
+
+    /// The per-call timeout.
+    #[must_use]
+    pub const fn timeout_ms(&self) -> u64 {
+        self.timeout_ms
+    }
+
+    /// Threads of the load generator's runtime.
+    #[must_use]
+    pub const fn threads(&self) -> usize {
+        self.threads
+    }
+}
+
+/// Where the figures go besides the table on stdout.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Also write the figures as JSON to this file (for CI and dashboards).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also draw the latency-by-percentile curves as an SVG to this file.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// No live progress bar on stderr.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl OutputArgs {
+    /// Writes `json` to `--json` and the reports' latency plot to `--plot`, when asked.
+    ///
+    /// # Errors
+    /// When a file cannot be written.
+    pub fn write(&self, json: &serde_json::Value, reports: &[&Report]) -> anyhow::Result<()> {
+        if let Some(path) = &self.json {
+            let text = serde_json::to_string_pretty(json)?;
+            std::fs::write(path, text + "\n")
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        }
+        if let Some(path) = &self.plot {
+            write_latency_svg(reports, path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a secret (a token) from the environment variable `name`: never from the command
+/// line, where `ps` would show it.
+///
+/// # Errors
+/// When the variable is unset or empty.
+pub fn secret_from_env(name: &str, what: &str) -> anyhow::Result<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
+        _ => anyhow::bail!("set {name} to {what}"),
+    }
+}
+
+/// How long a timed run loads.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct RunLength {
+    /// Measured seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    seconds: u64,
+    /// Seconds of unmeasured load first (connections open, caches fill).
+    #[arg(long, default_value_t = 1, value_name = "SECONDS")]
+    warmup_secs: u64,
+}
+
+impl RunLength {
+    /// The measured time.
+    #[must_use]
+    pub const fn measured(&self) -> Duration {
+        Duration::from_secs(self.seconds)
+    }
+
+    /// The warm-up.
+    #[must_use]
+    pub const fn warmup(&self) -> Duration {
+        Duration::from_secs(self.warmup_secs)
+    }
+}
+
+/// Default pace of the timed commands: closed loop with 64 calls in flight, the concurrency
+/// the ceiling is measured at.
+pub const DEFAULT_CLOSED: Pace = Pace::Closed { concurrency: 64 };

@@ -1,0 +1,3 @@
+mod platform;
+
+pub use platform::Platform;

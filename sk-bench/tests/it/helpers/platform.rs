@@ -1,0 +1,146 @@
+//! The whole platform in-process, as sk-bench meets it in a deployment: sk-admin and an
+//! order-consumer on a MySQL database of the test's own, sk-core and sk-app on a Redis key
+//! prefix of its own with fresh Kafka topics, and the gateway in front of sk-app and sk-admin.
+//! Every service runs through its library `run` on `127.0.0.1:0`.
+
+use reqwest::StatusCode;
+use sk_common::domain::{Role, UserId};
+use sk_common::jwt::JwtKeys;
+use sk_common::testing::{
+    TestServer, Vars, eventually, kafka_brokers, load_settings, redis_url, unique,
+    unique_mysql_url, unique_topics,
+};
+
+use sk_bench::verify::Target;
+
+const INTERNAL_SECRET: &str = "test-internal-secret-0123456789abcdef";
+const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
+
+#[derive(Debug)]
+pub struct Platform {
+    pub gateway: TestServer,
+    /// sk-admin, sk-app, sk-core and order-consumer: held so they live as long as the platform.
+    _services: [TestServer; 4],
+    /// The database sk-admin and order-consumer share (`mysql://…/sk_test_…`).
+    pub mysql_url: String,
+    /// The Redis key prefix of sk-core, sk-app and sk-admin.
+    pub prefix: String,
+    keys: JwtKeys,
+}
+
+impl Platform {
+    /// Starts every service and waits until each one is ready.
+    pub async fn start() -> Self {
+        let prefix = unique("skt");
+        let mysql_url = unique_mysql_url();
+        let (orders, dlq) = unique_topics().await;
+        let kafka: Vars = vec![
+            ("SK_KAFKA__BROKERS", kafka_brokers()),
+            ("SK_KAFKA__ORDERS_TOPIC", orders),
+            ("SK_KAFKA__DLQ_TOPIC", dlq),
+        ];
+        let redis: Vars = vec![
+            ("SK_REDIS__URL", redis_url()),
+            ("SK_REDIS__KEY_PREFIX", prefix.clone()),
+        ];
+        let secrets: Vars = vec![
+            ("SK_SECURITY__INTERNAL_SECRET", INTERNAL_SECRET.into()),
+            (
+                "SK_SECURITY__PURCHASE_TOKEN_SECRET",
+                "test-purchase-token-secret-0123456789".into(),
+            ),
+            ("SK_JWT__SECRET", JWT_SECRET.into()),
+        ];
+
+        // sk-admin first: it migrates the schema the consumer writes into.
+        let admin_vars = [redis.clone(), secrets.clone()]
+            .concat()
+            .into_iter()
+            .chain([("SK_MYSQL__URL", mysql_url.clone())])
+            .collect::<Vars>();
+        let admin: sk_admin::Settings = load_settings(&admin_vars);
+        let admin = TestServer::spawn(admin, sk_admin::run).await;
+        wait_ready(&admin, "sk-admin").await;
+
+        let core: sk_core::Settings =
+            load_settings(&[kafka.clone(), redis.clone(), secrets.clone()].concat());
+        let core = TestServer::spawn(core, sk_core::run).await;
+        let consumer_vars = [
+            kafka,
+            vec![
+                ("SK_MYSQL__URL", mysql_url.clone()),
+                ("SK_CONSUMER__GROUP_ID", unique("sk-test-group")),
+            ],
+        ]
+        .concat();
+        let consumer: order_consumer::Settings = load_settings(&consumer_vars);
+        let consumer = TestServer::spawn(consumer, order_consumer::run).await;
+
+        let app_vars = [
+            redis,
+            secrets,
+            vec![
+                ("SK_CORE__URL", format!("http://{}", core.addr)),
+                ("SK_MYSQL__URL", mysql_url.clone()),
+            ],
+        ]
+        .concat();
+        let app_settings: sk_app::Settings = load_settings(&app_vars);
+        let keys = JwtKeys::new(&app_settings.jwt).unwrap();
+        let app = TestServer::spawn(app_settings, sk_app::run).await;
+
+        let gateway: gateway::Settings = load_settings(&[
+            ("SK_UPSTREAMS__APP", format!("http://{}", app.addr)),
+            ("SK_UPSTREAMS__ADMIN", format!("http://{}", admin.addr)),
+            // sk-bench runs on loopback: exempt it from the per-client limit, as the demo does.
+            ("SK_LIMITS__EXEMPT", "127.0.0.1".into()),
+        ]);
+        let gateway = TestServer::spawn(gateway, gateway::run).await;
+        for (server, name) in [
+            (&core, "sk-core"),
+            (&consumer, "order-consumer"),
+            (&app, "sk-app"),
+            (&gateway, "gateway"),
+        ] {
+            wait_ready(server, name).await;
+        }
+        Self {
+            gateway,
+            _services: [admin, app, core, consumer],
+            mysql_url,
+            prefix,
+            keys,
+        }
+    }
+
+    /// A token for `sub` as `role`, signed with the platform's key.
+    pub fn token(&self, sub: &str, role: Role) -> String {
+        self.keys
+            .mint(&UserId::parse(sub).unwrap(), role, None)
+            .unwrap()
+    }
+
+    /// The gateway's base URL.
+    pub fn gateway_url(&self) -> String {
+        format!("http://{}", self.gateway.addr)
+    }
+
+    /// Where `verify` finds this platform: the admin API through the gateway, and the
+    /// platform's MySQL database and Redis prefix.
+    pub fn target(&self) -> Target {
+        Target {
+            admin_url: self.gateway_url(),
+            admin_token: self.token("ops", Role::Admin),
+            mysql_url: self.mysql_url.clone(),
+            redis_url: redis_url(),
+            key_prefix: self.prefix.clone(),
+        }
+    }
+}
+
+async fn wait_ready(server: &TestServer, name: &str) {
+    eventually(&format!("{name} to be ready"), || async {
+        server.get_json("/readyz").await.0 == StatusCode::OK
+    })
+    .await;
+}

@@ -1,0 +1,14 @@
+//! sk-bench against the real platform: the whole platform in-process (every service through its
+//! library `run`, on real Redis, MariaDB and Kafka), and small stand-in servers for the load
+//! engine's timing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test should fail loudly"
+)]
+
+mod flash;
+mod helpers;
+mod open_loop;
+mod verify;
