@@ -67,8 +67,27 @@ def one_run(run_dir):
         "soldout_other": failed(soldout) - outcome(soldout, "sold_out", "count"),
         "orders": orders,
         "drain_s": drain_ms / 1000,
-        "verdict": "pass" if verify["passed"] else f"FAIL ({verify['breach_count']})",
+        "cpu_buy": buy.get("cpu") or {},
+        "cpu_soldout": soldout.get("cpu") or {},
+        "verdict": verdict(verify) + " · " + verdict(load(run_dir, "verify-paced")),
     }
+
+
+def verdict(verify):
+    return "pass" if verify["passed"] else f"FAIL ({verify['breach_count']} breaches)"
+
+
+def cpu_table(runs):
+    """Median cores per process during the full-speed purchases and the sold-out phase."""
+    names = list(dict.fromkeys(n for run in runs for n in [*run["cpu_buy"], *run["cpu_soldout"]]))
+    if not names:
+        return "(no CPU figures: /proc was not readable)"
+    rows = ["| process | cores during purchases | cores during sold-out rejections |", "|---|---:|---:|"]
+    for name in names:
+        buy = median([run["cpu_buy"].get(name, 0) for run in runs])
+        rejected = median([run["cpu_soldout"].get(name, 0) for run in runs])
+        rows.append(f"| {name} | {buy:.2f} | {rejected:.2f} |")
+    return "\n".join(rows)
 
 
 def per_run(runs, key, fmt):
@@ -76,7 +95,8 @@ def per_run(runs, key, fmt):
 
 
 def section(runs, command, load_before, concurrency):
-    m = {key: median([run[key] for run in runs]) for key in runs[0] if key != "verdict"}
+    m = {key: median([run[key] for run in runs]) for key in runs[0]
+         if key not in ("verdict", "cpu_buy", "cpu_soldout")}
     buy_ratio = median([run["buy"] / run["ceiling"] for run in runs])
     soldout_ratio = median([run["soldout"] / run["ceiling"] for run in runs])
     verdicts = " · ".join(run["verdict"] for run in runs)
@@ -108,7 +128,7 @@ run.
 | — p99 | ms | {m['soldout_p99']:.2f} | {per_run(runs, 'soldout_p99', '.2f')} |
 | drain: last purchase → every order in MySQL (`verify`) | s | **{m['drain_s']:.1f}** | {per_run(runs, 'drain_s', '.1f')} |
 | — orders drained | orders | {m['orders']:,.0f} | {per_run(runs, 'orders', ',.0f')} |
-| verify verdict on the full-speed sale | | | {verdicts} |
+| `verify` verdicts (full-speed sale · paced sale) | | | {verdicts} |
 
 | goal (DESIGN §8) | median | goal | |
 |---|---:|---|---|
@@ -116,6 +136,11 @@ run.
 | sold-out rejections / ceiling | **{soldout_ratio:.2f}** | ≥ 0.45 | {goal(soldout_ratio >= 0.45)} |
 | p99 at 70 % load | **{m['paced_p99']:.2f} ms** | < 20 ms | {goal(m['paced_p99'] < 20)} |
 | drain of the sale's orders | **{m['drain_s']:.1f} s** for {m['orders']:,.0f} orders | within seconds of the last purchase | |
+
+Where the CPU goes (`--watch`: cores each process used during the measured phase, medians;
+two cores in all, `idle` is what was left):
+
+{cpu_table(runs)}
 
 The drain time is measured from the full-speed sale's last purchase answer until `verify` saw
 every Redis order in MySQL with the same status (it polls every 200 ms, so the figure is an

@@ -28,9 +28,12 @@ pub struct Args {
 /// Runs the ceiling measurement.
 pub fn main(args: Args) -> ExitCode {
     run_command("ceiling", args.pace.threads(), async move {
-        let report = run(&args).await?;
+        let (report, cpu) = args.output.watching(run(&args)).await;
+        let report = report?;
         report.print();
-        args.output.write(&report.to_json(), &[&report])
+        let mut json = report.to_json();
+        json["cpu"] = cpu.map_or(serde_json::Value::Null, |cpu| cpu.to_json());
+        args.output.write(&json, &[&report])
     })
 }
 

@@ -22,15 +22,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
 use redis::aio::MultiplexedConnection;
-use reqwest::StatusCode;
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use sk_common::domain::{ActivityId, Role, UserId};
 use sk_common::jwt::{JwtKeys, JwtSettings};
 
 use crate::bench_activity::{self, BenchActivity};
 use crate::bench_cli::{load_client, run_command};
-use crate::closed_loop::{self, LevelReport, Load, Outcome, TABLE_HEADER};
+use crate::load::{self, Answer, Outcome, Pace, Plan, Report, Until, answer_of};
 
 use report::{Summary, Touches};
 
@@ -87,15 +86,6 @@ pub fn main(args: Args) -> ExitCode {
     run_command("edge", args.threads, run(args))
 }
 
-/// What one phase's request is and which answer counts as the one wanted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
-    /// 200.
-    Ok,
-    /// 409 `sold_out`.
-    SoldOut,
-}
-
 /// Sends one phase's requests.
 #[derive(Debug, Clone)]
 struct Shopper {
@@ -130,34 +120,39 @@ async fn phases(
     let buy = |base: &str, id: ActivityId| format!("{base}/api/v1/activities/{id}/purchase");
     // The one unit goes first: from then on sk-core has announced the sale sold out.
     shopper
-        .probe(&buy(gateway, sold_out), Expect::Ok)
+        .probe(&buy(gateway, sold_out), Outcome::Ok)
         .await
         .context("buying the sold-out sale's only unit")?;
-    shopper.probe(&buy(app, stocked.id()), Expect::Ok).await?;
+    shopper.probe(&buy(app, stocked.id()), Outcome::Ok).await?;
     shopper
-        .probe(&buy(gateway, stocked.id()), Expect::Ok)
+        .probe(&buy(gateway, stocked.id()), Outcome::Ok)
         .await?;
     shopper
-        .probe(&buy(gateway, sold_out), Expect::SoldOut)
+        .probe(&buy(gateway, sold_out), Outcome::SoldOut)
         .await?;
 
     println!(
         "gateway {gateway} · sk-app {app} · concurrency {}",
         args.concurrency
     );
-    println!("{TABLE_HEADER}");
+    println!("{}", Report::LEVEL_HEADER);
     let healthz = shopper
         .measure(args, "healthz", format!("{gateway}/healthz"), None)
         .await?;
     let direct = shopper
-        .measure(args, "buy direct", buy(app, stocked.id()), Some(Expect::Ok))
+        .measure(
+            args,
+            "buy direct",
+            buy(app, stocked.id()),
+            Some(Outcome::Ok),
+        )
         .await?;
     let through = shopper
         .measure(
             args,
             "buy gateway",
             buy(gateway, stocked.id()),
-            Some(Expect::Ok),
+            Some(Outcome::Ok),
         )
         .await?;
     // The relay ships the purchases above meanwhile; let it finish, or its Redis work would
@@ -169,7 +164,7 @@ async fn phases(
             args,
             "sold-out",
             buy(gateway, sold_out),
-            Some(Expect::SoldOut),
+            Some(Outcome::SoldOut),
         )
         .await?;
     let touched = Touches::read(&shopper.http, &args.core, redis)
@@ -203,67 +198,71 @@ async fn settle(redis: &mut MultiplexedConnection, activity: &BenchActivity) -> 
 }
 
 impl Shopper {
-    /// One closed-loop phase against `url`: a GET when `expect` is `None`, else purchases.
+    /// One closed-loop phase against `url`: a GET wanting 200 when `expect` is `None`, else
+    /// purchases wanting the `expect`ed answer; the phase's figures are those of that answer.
     async fn measure(
         &self,
         args: &Args,
         label: &str,
         url: String,
-        expect: Option<Expect>,
-    ) -> anyhow::Result<LevelReport> {
-        let load = Load {
-            concurrency: args.concurrency,
+        expect: Option<Outcome>,
+    ) -> anyhow::Result<Report> {
+        let plan = Plan {
+            label: label.to_owned(),
+            pace: Pace::Closed {
+                concurrency: args.concurrency,
+            },
+            until: Until::Elapsed(Duration::from_secs(args.seconds)),
             warmup: Duration::from_secs(args.warmup_secs),
-            measure: Duration::from_secs(args.seconds),
+            progress: false,
         };
         let (shopper, url): (Self, Arc<str>) = (self.clone(), url.into());
-        let report = closed_loop::run(load, move |call| {
+        let report = load::run(&plan, move |call| {
             let (shopper, url) = (shopper.clone(), Arc::clone(&url));
             async move {
                 match expect {
                     None => shopper.get(&url).await,
-                    Some(expect) => shopper.buy(&url, call, expect).await,
+                    Some(_) => shopper.buy(&url, call).await,
                 }
             }
         })
         .await?;
-        println!("{}", report.table_row(label));
-        if let Some(failure) = &report.first_failure {
-            eprintln!(
-                "sk-bench edge: {} {label} requests failed, e.g. {failure}",
-                report.failed
-            );
+        let wanted = expect.unwrap_or(Outcome::Ok);
+        println!("{}", report.level_row(label, wanted));
+        if let Some(failure) = report.failure_example(wanted) {
+            let (_, failed) = report.refused_and_failed(wanted);
+            eprintln!("sk-bench edge: {failed} {label} requests failed, e.g. {failure}");
         }
         ensure!(
-            report.done > 0,
+            report.count(wanted) > 0,
             "no {label} request got the expected answer"
         );
         Ok(report)
     }
 
     /// One purchase before the measurements, so a wrong URL or key fails with its reason.
-    async fn probe(&self, url: &str, expect: Expect) -> anyhow::Result<()> {
-        match self.buy(url, 0, expect).await {
-            Outcome::Done => Ok(()),
-            Outcome::Refused | Outcome::Failed(_) => {
-                let answer = self.http.post(url).send().await.map(|r| r.status());
-                bail!("the first purchase at {url} did not answer as expected ({answer:?})")
-            }
+    async fn probe(&self, url: &str, expect: Outcome) -> anyhow::Result<()> {
+        let answer = self.buy(url, 0).await;
+        if answer.outcome != expect {
+            let why = answer.detail.map(|d| format!(" ({d})")).unwrap_or_default();
+            bail!(
+                "the first purchase at {url} answered `{}`, not `{}`{why}",
+                answer.outcome.name(),
+                expect.name()
+            );
         }
+        Ok(())
     }
 
-    async fn get(&self, url: &str) -> Outcome {
-        match self.http.get(url).send().await {
-            Ok(response) => classify(response, None).await,
-            Err(e) => Outcome::Failed(format!("{e:#}")),
-        }
+    async fn get(&self, url: &str) -> Answer {
+        answer_of(self.http.get(url).send().await).await.0
     }
 
     /// Buys one unit as shopper number `call` (rotating through the minted tokens).
-    async fn buy(&self, url: &str, call: u64, expect: Expect) -> Outcome {
+    async fn buy(&self, url: &str, call: u64) -> Answer {
         let index = usize::try_from(call).unwrap_or(0) % self.tokens.len().max(1);
         let Some(token) = self.tokens.get(index) else {
-            return Outcome::Failed("no tokens".into());
+            return Answer::failed(Outcome::Transport, "no tokens");
         };
         let sent = self
             .http
@@ -272,27 +271,7 @@ impl Shopper {
             .json(&json!({"quantity": 1}))
             .send()
             .await;
-        match sent {
-            Ok(response) => classify(response, Some(expect)).await,
-            Err(e) => Outcome::Failed(format!("{e:#}")),
-        }
-    }
-}
-
-/// The wanted answer is `Done`; any other well-formed refusal is `Refused`; the rest failed.
-/// The body is always read, so the keep-alive connection can be reused.
-async fn classify(response: reqwest::Response, expect: Option<Expect>) -> Outcome {
-    let status = response.status();
-    let body: Value = match response.bytes().await {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        Err(e) => return Outcome::Failed(format!("{status}, body unreadable: {e:#}")),
-    };
-    let code = body["code"].as_str().unwrap_or_default();
-    match (expect, status) {
-        (None | Some(Expect::Ok), StatusCode::OK) => Outcome::Done,
-        (Some(Expect::SoldOut), StatusCode::CONFLICT) if code == "sold_out" => Outcome::Done,
-        (Some(_), status) if status.is_client_error() => Outcome::Refused,
-        (_, status) => Outcome::Failed(format!("{status}: {body}")),
+        answer_of(sent).await.0
     }
 }
 

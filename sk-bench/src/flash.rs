@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use sk_common::time::now_ms;
 
 use crate::bench_cli::{load_client, run_command};
+use crate::cpu_usage::CoresUsed;
 use crate::load::{Outcome, Pace, Report};
 use crate::load_args::{OutputArgs, PaceArgs, secret_from_env};
 use crate::sale_api::{NewSale, SaleApi};
@@ -95,6 +96,9 @@ const DEFAULT_PACE: Pace = Pace::Open {
     max_in_flight: 4_096,
 };
 
+/// Connections opened to the gateway before the sale opens (see `SaleApi::watch_countdown`).
+const COUNTDOWN_WATCHERS: usize = 256;
+
 /// Everything a run produced.
 #[derive(Debug)]
 pub struct FlashReport {
@@ -104,6 +108,8 @@ pub struct FlashReport {
     confirmed: Vec<Bought>,
     settlement: Settlement,
     remaining: Option<u64>,
+    /// Cores each watched process used during wave 1.
+    cpu: Option<CoresUsed>,
     started_at_ms: u64,
     finished_at_ms: u64,
 }
@@ -154,9 +160,9 @@ pub async fn run(args: &Args, admin_token: String) -> anyhow::Result<FlashReport
         progress: !args.output.no_progress,
     };
     let mut waves = Vec::new();
-    let outcome = first
-        .run("wave 1", pace, (0..args.shoppers).collect(), &checkout)
-        .await?;
+    let wave_1 = first.run("wave 1", pace, (0..args.shoppers).collect(), &checkout);
+    let (outcome, cpu) = args.output.watching(wave_1).await;
+    let outcome = outcome?;
     outcome.report.print();
     waves.push(outcome.report);
     let mut settlement = checkout.finish().await;
@@ -198,6 +204,7 @@ pub async fn run(args: &Args, admin_token: String) -> anyhow::Result<FlashReport
         confirmed,
         settlement,
         remaining,
+        cpu,
         started_at_ms,
         finished_at_ms: now_ms(),
     };
@@ -226,6 +233,9 @@ async fn prepare(
     let shoppers = api
         .mint_shoppers(&format!("flash{activity_id}-"), args.shoppers.max(1))
         .await?;
+    // Shoppers watch the countdown before the opening (`GET /api/v1/time`), so their
+    // connections are open when they press "buy"; so are the load generator's.
+    api.watch_countdown(COUNTDOWN_WATCHERS).await;
     wait_open(
         api,
         activity_id,
@@ -312,6 +322,7 @@ impl FlashReport {
                 "units_held": self.units_held(),
                 "remaining": self.remaining,
             },
+            "cpu": self.cpu.as_ref().map(CoresUsed::to_json),
             "confirmed": self.confirmed.iter().map(Bought::to_json).collect::<Vec<_>>(),
             "started_at_ms": self.started_at_ms,
             "finished_at_ms": self.finished_at_ms,

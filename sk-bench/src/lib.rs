@@ -1,18 +1,19 @@
 //! sk-bench: the SRE load tool and consistency verifier.
 //!
-//! Today it offers `wait-ready`, which the demo and deployment scripts use to wait until
-//! services answer `/readyz`, and `drain`, which measures how fast order-consumer fills the
-//! ledger from a backlog against a raw batched insert of the same rows (`scripts/bench-drain`).
-//! `reserve`, `reserve-ceiling` and `redis-clients` measure sk-core's reserve path against
-//! redis-benchmark running the same Lua script, and its multiplexed Redis connection against a
-//! bb8 pool (`scripts/bench-reserve`); they talk to sk-core over HTTP and to Redis directly.
-//! `edge` measures the gateway and sk-app against the gateway's own `/healthz` (`scripts/bench-edge`).
-//! The SRE's commands: `flash` runs a whole sale through the gateway, `verify` checks it end
-//! to end against the invariants of DESIGN §6, `soldout` and `browse` load the rejection and
-//! browsing paths, and `ceiling` measures the same-run HTTP ceiling they are quoted against
-//! (`scripts/bench-sale` runs them all for BENCHMARKS.md).
-//! Talks to: the services' HTTP endpoints; `verify` also reads MySQL and Redis; `drain`
-//! Kafka and MySQL directly.
+//! The SRE's commands talk to a deployment as its clients do, through the gateway: `flash`
+//! runs a whole sale (open or closed loop, see [`load`]), `verify` checks it end to end against
+//! the invariants of DESIGN §6 (reading MySQL and Redis too), `soldout` and `browse` load the
+//! rejection and browsing paths, and `ceiling` measures the same-run HTTP ceiling they are
+//! quoted against (`scripts/bench-sale` runs them all for BENCHMARKS.md). `wait-ready` waits
+//! until services answer `/readyz` (the demo and deployment scripts use it).
+//!
+//! The component benchmarks measure one part each against its own ceiling: `edge` the gateway
+//! and sk-app against the gateway's `/healthz` (`scripts/bench-edge`); `reserve`,
+//! `reserve-ceiling` and `redis-clients` sk-core's reserve path against redis-benchmark running
+//! the same Lua script (`scripts/bench-reserve`); `drain` order-consumer against a raw batched
+//! insert (`scripts/bench-drain`).
+//! Talks to: the services' HTTP endpoints; `verify` also reads MySQL and Redis; the component
+//! benchmarks Redis, Kafka and MySQL directly.
 
 #![allow(
     clippy::print_stdout,
@@ -23,7 +24,6 @@ mod bench_activity;
 mod bench_cli;
 mod browse;
 mod ceiling;
-mod closed_loop;
 mod cpu_usage;
 mod drain;
 mod edge;

@@ -1,5 +1,6 @@
-//! The load engine of the `flash`, `soldout`, `browse` and `ceiling` subcommands: it runs a
-//! caller's HTTP call again and again as a [`Plan`] says, sorts every answer by the public
+//! The load engine of the `flash`, `soldout`, `browse` and `ceiling` subcommands and of the
+//! component benchmarks `edge`, `reserve` and `redis-clients`: it runs a caller's call (HTTP,
+//! or a Redis script) again and again as a [`Plan`] says, sorts every answer by the public
 //! contract ([`Outcome`]), and reports counts, rates and HDR latency percentiles per outcome
 //! ([`Report`]), as a table, as JSON and as an SVG plot.
 //!
@@ -16,7 +17,7 @@
 //!
 //! The engine runs on the caller's Tokio runtime (some subcommands use a current-thread one to
 //! keep the load generator on one core); it never builds its own.
-//! Talks to: nothing itself; the caller's `call` does the HTTP.
+//! Talks to: nothing itself; the caller's `call` does the HTTP (or Redis) work.
 
 mod outcome;
 mod pace;

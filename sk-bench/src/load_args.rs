@@ -1,9 +1,11 @@
 //! The command-line flags every load command shares: how hard to load (open loop at a rate or
 //! closed loop at a concurrency), how long each call may take, and where the figures go.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cpu_usage::{CoresUsed, Snapshot, Watched, parse_watched};
 use crate::load::{Pace, Report, write_latency_svg};
 
 /// How hard to load.
@@ -69,9 +71,30 @@ pub struct OutputArgs {
     /// No live progress bar on stderr.
     #[arg(long)]
     pub no_progress: bool,
+    /// A process whose CPU use during the measured load to report, as `name=pid`; repeat it
+    /// (`--watch sk-core=1234 --watch redis=567`). sk-bench itself, the rest of the machine
+    /// and idle are added, in cores.
+    #[arg(long = "watch", value_parser = parse_watched, value_name = "NAME=PID")]
+    pub watched: Vec<Watched>,
 }
 
 impl OutputArgs {
+    /// Runs `load` and measures the cores each watched process used meanwhile (`None` when
+    /// nothing is watched or `/proc` is missing). Prints the figures when there are any.
+    pub async fn watching<T>(&self, load: impl Future<Output = T>) -> (T, Option<CoresUsed>) {
+        let start = (!self.watched.is_empty())
+            .then(|| Snapshot::take(&self.watched))
+            .flatten();
+        let outcome = load.await;
+        let cpu = start
+            .zip(Snapshot::take(&self.watched))
+            .map(|(start, end)| end.cores_since(&start));
+        if let Some(cpu) = &cpu {
+            println!("  cpu cores: {cpu}");
+        }
+        (outcome, cpu)
+    }
+
     /// Writes `json` to `--json` and the reports' latency plot to `--plot`, when asked.
     ///
     /// # Errors

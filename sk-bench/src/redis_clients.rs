@@ -14,13 +14,14 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
 use bb8_redis::RedisConnectionManager;
 use bb8_redis::bb8::Pool;
-use redis::Script;
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
+use redis::{RedisError, Script};
 use secrecy::SecretString;
 use serde_json::json;
 use sk_common::domain::OrderId;
@@ -29,7 +30,7 @@ use sk_common::stock::RESERVE_SOURCE;
 
 use crate::bench_activity::{self, BenchActivity};
 use crate::bench_cli::{parse_concurrency, run_command};
-use crate::closed_loop::{self, LevelReport, Load, Outcome, TABLE_HEADER};
+use crate::load::{self, Answer, Outcome, Pace, Plan, Report, Until};
 
 /// sk-core's defaults (`[redis]` in sk-core/defaults.toml), so both clients wait as long.
 const CONNECT_TIMEOUT_MS: u64 = 1000;
@@ -78,7 +79,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "reserve script through each Redis client, {}",
         args.redis_url
     );
-    println!("{TABLE_HEADER}");
+    println!("{}", Report::LEVEL_HEADER);
     let mut results = Vec::new();
     for &concurrency in &args.concurrency {
         let pool_size = concurrency.min(args.pool_size).max(1);
@@ -87,8 +88,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             Client::pool(&args, pool_size).await?,
         ] {
             let report = measure(&args, &mut admin, &client, concurrency).await?;
-            println!("{}", report.table_row(&client.label()));
-            let mut row = report.to_json();
+            println!("{}", report.level_row(&client.label(), Outcome::Ok));
+            let mut row = report.level_json(Outcome::Ok);
             row["client"] = json!(client.name());
             row["pool_size"] = json!(client.pool_size());
             results.push(row);
@@ -106,35 +107,37 @@ async fn measure(
     admin: &mut MultiplexedConnection,
     client: &Client,
     concurrency: usize,
-) -> anyhow::Result<LevelReport> {
+) -> anyhow::Result<Report> {
     let activity = BenchActivity::create(admin, &args.key_prefix).await?;
     let call = ReserveCall::new(&activity)?;
     let before = activity.remaining(admin).await?;
-    let load = Load {
-        concurrency,
+    let plan = Plan {
+        label: client.label(),
+        pace: Pace::Closed { concurrency },
+        until: Until::Elapsed(Duration::from_secs(args.seconds)),
         warmup: Duration::from_secs(args.warmup_secs),
-        measure: Duration::from_secs(args.seconds),
+        progress: false,
     };
-    let client_for_load = client.clone();
-    let report = closed_loop::run(load, move |n| {
-        let (client, call) = (client_for_load.clone(), Arc::clone(&call));
+    let (client_for_load, call_for_load) = (client.clone(), Arc::clone(&call));
+    let report = load::run(&plan, move |n| {
+        let (client, call) = (client_for_load.clone(), Arc::clone(&call_for_load));
         async move { client.reserve(&call, n).await }
     })
     .await;
     let taken = before - activity.remaining(admin).await?;
     activity.remove(admin).await?;
     let report = report?;
-    if let Some(failure) = &report.first_failure {
+    if let Some(failure) = report.failure_example(Outcome::Ok) {
+        let (_, failed) = report.refused_and_failed(Outcome::Ok);
         eprintln!(
-            "sk-bench redis-clients: {} {} calls failed, e.g. {failure}",
-            report.failed,
+            "sk-bench redis-clients: {failed} {} calls failed, e.g. {failure}",
             client.label()
         );
     }
+    let reserved = call.reserved.load(Ordering::Relaxed);
     ensure!(
-        u64::try_from(taken).ok() == Some(report.done_with_warmup),
-        "{} reservations succeeded but the stock went down by {taken}",
-        report.done_with_warmup
+        u64::try_from(taken).ok() == Some(reserved),
+        "{reserved} reservations succeeded but the stock went down by {taken}"
     );
     Ok(report)
 }
@@ -194,13 +197,14 @@ impl Client {
         }
     }
 
-    async fn reserve(&self, call: &ReserveCall, n: u64) -> Outcome {
+    async fn reserve(&self, call: &ReserveCall, n: u64) -> Answer {
         match self {
             // A clone per call, as sk-core's handlers do: clones share the one socket.
             Self::Multiplexed(shared) => call.invoke(&mut shared.clone(), n).await,
             Self::Pool(pool, _) => match pool.get().await {
                 Ok(mut conn) => call.invoke(&mut *conn, n).await,
-                Err(e) => Outcome::Failed(format!("no pooled connection: {e}")),
+                // A checkout timeout: the call never reached Redis.
+                Err(e) => Answer::failed(Outcome::Transport, format!("no pooled connection: {e}")),
             },
         }
     }
@@ -211,6 +215,10 @@ struct ReserveCall {
     script: Script,
     keys: [String; 7],
     activity: u64,
+    /// Every reservation made, for the stock check. Counted here, not taken from the load
+    /// engine's report, because that leaves out the warm-up calls, whose reservations took
+    /// stock all the same.
+    reserved: AtomicU64,
 }
 
 impl ReserveCall {
@@ -219,11 +227,13 @@ impl ReserveCall {
             script: Script::new(RESERVE_SOURCE),
             keys: activity.script_keys(),
             activity: activity.id().get(),
+            reserved: AtomicU64::new(0),
         }))
     }
 
-    /// `EVALSHA` (loading the script on `NOSCRIPT`) for the user `bench-<n>`.
-    async fn invoke<C: ConnectionLike + Send>(&self, conn: &mut C, n: u64) -> Outcome {
+    /// `EVALSHA` (loading the script on `NOSCRIPT`) for the user `bench-<n>`: `ok` is a
+    /// reservation, any other code a refusal, an error a failure.
+    async fn invoke<C: ConnectionLike + Send>(&self, conn: &mut C, n: u64) -> Answer {
         let answer: redis::RedisResult<Vec<String>> = self
             .script
             .key(&self.keys)
@@ -236,9 +246,23 @@ impl ReserveCall {
             .invoke_async(conn)
             .await;
         match answer {
-            Ok(reply) if reply.first().is_some_and(|status| status == "ok") => Outcome::Done,
-            Ok(_) => Outcome::Refused,
-            Err(e) => Outcome::Failed(e.to_string()),
+            Ok(reply) if reply.first().is_some_and(|status| status == "ok") => {
+                self.reserved.fetch_add(1, Ordering::Relaxed);
+                Answer::of(Outcome::Ok)
+            }
+            Ok(_) => Answer::of(Outcome::Refused),
+            Err(e) => redis_failure(&e),
         }
     }
+}
+
+/// A Redis error as the load engine counts it: no answer (connection lost, refused, timed out)
+/// or an error Redis itself answered (a script error, `NOSCRIPT` twice, …).
+fn redis_failure(e: &RedisError) -> Answer {
+    let outcome = if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
+        Outcome::Transport
+    } else {
+        Outcome::ServerError
+    };
+    Answer::failed(outcome, e.to_string())
 }

@@ -10,11 +10,11 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
 use redis::aio::MultiplexedConnection;
-use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use secrecy::SecretString;
 use serde_json::json;
@@ -25,8 +25,8 @@ use tokio::time::Instant;
 
 use crate::bench_activity::{self, BenchActivity};
 use crate::bench_cli::{load_client, parse_concurrency, run_command};
-use crate::closed_loop::{self, LevelReport, Load, Outcome, TABLE_HEADER};
 use crate::cpu_usage::{CoresUsed, Snapshot, Watched, parse_watched};
+use crate::load::{self, Answer, Outcome, Pace, Plan, Report, Until, answer_of};
 
 /// Arguments of `reserve`.
 #[derive(Debug, clap::Args)]
@@ -97,26 +97,24 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let before = activity.remaining(&mut redis).await?;
     client.probe().await?;
     println!("sk-core {} · activity {}", args.url, activity.id());
-    println!("{TABLE_HEADER}");
+    println!("{}", Report::LEVEL_HEADER);
     let settle_time = Duration::from_secs(args.settle_secs);
-    let mut levels = Vec::new();
     let mut rows = Vec::new();
     for &concurrency in &args.concurrency {
         settle(&mut redis, &activity, settle_time).await?;
         let (report, cpu) = measure(&args, &client, concurrency).await?;
-        println!("{}", report.table_row("reserve"));
-        let mut row = report.to_json();
+        println!("{}", report.level_row("reserve", Outcome::Ok));
+        let mut row = report.level_json(Outcome::Ok);
         if let Some(cpu) = cpu {
             println!("{:>21} cores used: {cpu}", "");
             row["cpu_cores"] = cpu.to_json();
         }
         rows.push(row);
-        levels.push(report);
     }
     // Leave the relay idle for whatever is measured next (the ceilings, in bench-reserve).
     settle(&mut redis, &activity, settle_time).await?;
     let after = activity.remaining(&mut redis).await?;
-    check_stock(&levels, before - after)?;
+    check_stock(client.reserved.load(Ordering::Relaxed), before - after)?;
     if args.json {
         let report = json!({"activity_id": activity.id().get(), "levels": rows});
         println!("{report}");
@@ -129,29 +127,31 @@ async fn measure(
     args: &Args,
     client: &ReserveClient,
     concurrency: usize,
-) -> anyhow::Result<(LevelReport, Option<CoresUsed>)> {
-    let load = Load {
-        concurrency,
+) -> anyhow::Result<(Report, Option<CoresUsed>)> {
+    let plan = Plan {
+        label: "reserve".to_owned(),
+        pace: Pace::Closed { concurrency },
+        until: Until::Elapsed(Duration::from_secs(args.seconds)),
         warmup: Duration::from_secs(args.warmup_secs),
-        measure: Duration::from_secs(args.seconds),
+        progress: false,
     };
     let client = client.clone();
     let start = Snapshot::take(&args.watched);
-    let report = closed_loop::run(load, move |call| {
+    let report = load::run(&plan, move |call| {
         let client = client.clone();
         async move { client.reserve(call).await }
     })
     .await?;
     let cpu = start.zip(Snapshot::take(&args.watched));
     let cpu = cpu.map(|(start, end)| end.cores_since(&start));
-    if let Some(failure) = &report.first_failure {
+    if let Some(failure) = report.failure_example(Outcome::Ok) {
+        let (_, failed) = report.refused_and_failed(Outcome::Ok);
         eprintln!(
-            "sk-bench reserve: {} of the calls at concurrency {concurrency} failed, e.g. {failure}",
-            report.failed
+            "sk-bench reserve: {failed} of the calls at concurrency {concurrency} failed, e.g. {failure}"
         );
     }
     ensure!(
-        report.done > 0,
+        report.count(Outcome::Ok) > 0,
         "no reservation succeeded at concurrency {concurrency}"
     );
     Ok((report, cpu))
@@ -181,11 +181,10 @@ async fn settle(
     }
 }
 
-/// Every reservation sk-core confirmed must have taken exactly one unit of stock, no more:
-/// the benchmark is only valid if the endpoint did the real work.
-fn check_stock(levels: &[LevelReport], stock_taken: i64) -> anyhow::Result<()> {
-    // +1: the probe call made before the first measurement.
-    let confirmed: u64 = 1 + levels.iter().map(|l| l.done_with_warmup).sum::<u64>();
+/// Every reservation sk-core confirmed (`confirmed`, the probe's and warm-ups' included) must
+/// have taken exactly one unit of stock, no more: the benchmark is only valid if the endpoint
+/// did the real work.
+fn check_stock(confirmed: u64, stock_taken: i64) -> anyhow::Result<()> {
     if u64::try_from(stock_taken).ok() != Some(confirmed) {
         bail!(
             "sk-core confirmed {confirmed} reservations but the stock went down by {stock_taken}"
@@ -203,6 +202,10 @@ struct ReserveClient {
     /// `/internal/v1/activities/{id}/reserve`: signed as is.
     path: Arc<str>,
     url: Arc<str>,
+    /// Every reservation sk-core confirmed to any clone of this client. Counted here, not taken
+    /// from the load engine's reports, because those leave out the warm-up calls, whose
+    /// reservations took stock all the same.
+    reserved: Arc<AtomicU64>,
 }
 
 impl ReserveClient {
@@ -215,20 +218,25 @@ impl ReserveClient {
             signer: RequestSigner::new(secret),
             path: path.into(),
             url: url.into(),
+            reserved: Arc::default(),
         })
     }
 
     /// One call before the measurements, so a wrong URL or secret fails with its reason.
     async fn probe(&self) -> anyhow::Result<()> {
-        match self.reserve(u64::MAX).await {
-            Outcome::Done => Ok(()),
-            Outcome::Refused => bail!("sk-core refused the first reservation (409)"),
-            Outcome::Failed(why) => bail!("the first reserve call failed: {why}"),
+        let answer = self.reserve(u64::MAX).await;
+        match (answer.outcome, answer.detail) {
+            (Outcome::Ok, _) => Ok(()),
+            (outcome, Some(why)) => {
+                bail!("the first reserve call failed ({}): {why}", outcome.name())
+            }
+            (outcome, None) => bail!("sk-core refused the first reservation ({})", outcome.name()),
         }
     }
 
-    /// Reserves one unit for the user `bench-<call>`.
-    async fn reserve(&self, call: u64) -> Outcome {
+    /// Reserves one unit for the user `bench-<call>`: 2xx is a reservation, a 4xx (409 sold out
+    /// or limit exceeded, …) a refusal, anything else a failure.
+    async fn reserve(&self, call: u64) -> Answer {
         let body = json!({"user_id": format!("bench-{call}"), "quantity": 1}).to_string();
         let timestamp = now_ms();
         let parts = SignedParts {
@@ -246,24 +254,10 @@ impl ReserveClient {
             .body(body)
             .send()
             .await;
-        match sent {
-            Ok(response) => classify(response).await,
-            Err(e) => Outcome::Failed(format!("{e:#}")),
+        let (answer, _) = answer_of(sent).await;
+        if answer.outcome == Outcome::Ok {
+            self.reserved.fetch_add(1, Ordering::Relaxed);
         }
-    }
-}
-
-/// 200 is a reservation, 409 a refusal (sold out, limit); anything else a failure. The body
-/// is always read to the end, or the keep-alive connection could not be reused.
-async fn classify(response: reqwest::Response) -> Outcome {
-    let status = response.status();
-    let body = response.bytes().await;
-    match (status, body) {
-        (StatusCode::OK, Ok(_)) => Outcome::Done,
-        (StatusCode::CONFLICT, Ok(_)) => Outcome::Refused,
-        (status, Ok(body)) => {
-            Outcome::Failed(format!("{status}: {}", String::from_utf8_lossy(&body)))
-        }
-        (status, Err(e)) => Outcome::Failed(format!("{status}, body unreadable: {e:#}")),
+        answer
     }
 }

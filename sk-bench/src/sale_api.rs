@@ -82,6 +82,18 @@ impl SaleApi {
             .context("GET /api/v1/time has no now_ms")
     }
 
+    /// `watchers` concurrent `GET /api/v1/time`, as shoppers watching the countdown make: it
+    /// leaves that many keep-alive connections in the client's pool. Failures do not matter.
+    pub async fn watch_countdown(&self, watchers: usize) {
+        let url = self.url("/api/v1/time");
+        let polls = (0..watchers).map(|_| async {
+            if let Ok(response) = self.http.get(&url).send().await {
+                let _ = response.bytes().await;
+            }
+        });
+        futures_util::future::join_all(polls).await;
+    }
+
     /// Creates a product and a flash sale of it; returns the activity id.
     ///
     /// # Errors

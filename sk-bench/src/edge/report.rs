@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use redis::aio::MultiplexedConnection;
 use serde_json::{Value, json};
 
-use crate::closed_loop::LevelReport;
+use crate::load::{Outcome, Report};
 
 /// Counters of the work that reached sk-core and Redis.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,36 +53,34 @@ impl Touches {
     }
 }
 
-/// The four figures and their ratios.
+/// The four figures and their ratios. The first three phases want 200 ([`Outcome::Ok`]), the
+/// sold-out phase 409 `sold_out` ([`Outcome::SoldOut`]); each phase's figures are those of the
+/// answer it wants.
 pub struct Summary<'a> {
-    pub healthz: &'a LevelReport,
-    pub direct: &'a LevelReport,
-    pub through: &'a LevelReport,
-    pub rejected: &'a LevelReport,
+    pub healthz: &'a Report,
+    pub direct: &'a Report,
+    pub through: &'a Report,
+    pub rejected: &'a Report,
     pub touched: Touches,
 }
 
 impl Summary<'_> {
     fn ratios(&self) -> [(&'static str, f64); 3] {
-        let ratio = |a: &LevelReport, b: &LevelReport| {
-            if b.rate() > 0.0 {
-                a.rate() / b.rate()
-            } else {
-                0.0
-            }
-        };
+        let ceiling = self.healthz.rate(Outcome::Ok);
+        let ratio = |rate: f64, base: f64| if base > 0.0 { rate / base } else { 0.0 };
+        let purchases = self.through.rate(Outcome::Ok);
         [
             (
                 "purchase via gateway / healthz ceiling",
-                ratio(self.through, self.healthz),
+                ratio(purchases, ceiling),
             ),
             (
                 "purchase via gateway / direct to sk-app",
-                ratio(self.through, self.direct),
+                ratio(purchases, self.direct.rate(Outcome::Ok)),
             ),
             (
                 "sold-out rejection / healthz ceiling",
-                ratio(self.rejected, self.healthz),
+                ratio(self.rejected.rate(Outcome::SoldOut), ceiling),
             ),
         ]
     }
@@ -91,7 +89,7 @@ impl Summary<'_> {
         for (name, value) in self.ratios() {
             println!("{name:<42} {value:.2}");
         }
-        let rejected = self.rejected.done + self.rejected.refused + self.rejected.failed;
+        let rejected = self.rejected.attempts();
         println!(
             "during the sold-out phase: {} reserve calls reached sk-core, Redis ran {} commands (for ~{rejected} rejections measured)",
             self.touched.core_reserves, self.touched.redis_commands
@@ -105,10 +103,10 @@ impl Summary<'_> {
             .map(|(name, value)| ((*name).to_owned(), json!(value)))
             .collect();
         json!({
-            "healthz": self.healthz.to_json(),
-            "buy_direct": self.direct.to_json(),
-            "buy_gateway": self.through.to_json(),
-            "sold_out": self.rejected.to_json(),
+            "healthz": self.healthz.level_json(Outcome::Ok),
+            "buy_direct": self.direct.level_json(Outcome::Ok),
+            "buy_gateway": self.through.level_json(Outcome::Ok),
+            "sold_out": self.rejected.level_json(Outcome::SoldOut),
             "ratios": ratios,
             "sold_out_core_reserves": self.touched.core_reserves,
             "sold_out_redis_commands": self.touched.redis_commands,

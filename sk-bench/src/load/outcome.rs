@@ -85,6 +85,21 @@ impl Outcome {
         )
     }
 
+    /// Whether this outcome is a refusal: the system answered with a 4xx, declining the call.
+    /// The component benchmarks count refusals apart from failures (a refusal is a valid,
+    /// cheaper answer; a failure is no answer or a broken one).
+    #[must_use]
+    pub fn is_refusal(self) -> bool {
+        matches!(
+            self,
+            Self::SoldOut
+                | Self::LimitExceeded
+                | Self::RateLimited
+                | Self::TryAgain
+                | Self::Refused
+        )
+    }
+
     /// Whether the progress bar counts this outcome as an error: the system, not the contract,
     /// failed the call.
     pub(super) fn is_error(self) -> bool {
@@ -218,6 +233,25 @@ mod tests {
                 "refused",
                 "server_error",
                 "transport"
+            ]
+        );
+    }
+
+    #[test]
+    fn refusals_are_the_4xx_outcomes() {
+        let refusals: Vec<_> = Outcome::ALL
+            .into_iter()
+            .filter(|o| o.is_refusal())
+            .map(Outcome::name)
+            .collect();
+        assert_eq!(
+            refusals,
+            [
+                "sold_out",
+                "limit_exceeded",
+                "rate_limited",
+                "try_again",
+                "refused"
             ]
         );
     }

@@ -1,5 +1,6 @@
 //! The figures of one run: counts, rates and latency percentiles per outcome and for all calls,
-//! as a table for people and as JSON for scripts and the report files.
+//! as a table for people and as JSON for scripts and the report files; and the same run seen as
+//! one level of a component benchmark, figured by the one outcome it wants.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -219,6 +220,95 @@ impl Report {
     }
 }
 
+/// A run as the component benchmarks (`edge`, `reserve`, `redis-clients`) report each of their
+/// closed-loop levels: one *wanted* outcome (a reservation, or 409 `sold_out` when rejections
+/// are measured) gives the count, rate and latencies; every other answer is a refusal (see
+/// [`Outcome::is_refusal`]) or a failure (no answer, 5xx, 503, or a success not wanted).
+impl Report {
+    /// The header of [`Report::level_row`].
+    pub const LEVEL_HEADER: &str =
+        "                 conc       ok/s   p50 ms   p90 ms   p99 ms   max ms  refused  failed";
+
+    /// Counted calls that did not end with `wanted`, as (refusals, failures).
+    #[must_use]
+    pub fn refused_and_failed(&self, wanted: Outcome) -> (u64, u64) {
+        Outcome::ALL
+            .into_iter()
+            .filter(|&outcome| outcome != wanted)
+            .fold((0, 0), |(refused, failed), outcome| {
+                let count = self.count(outcome);
+                if outcome.is_refusal() {
+                    (refused + count, failed)
+                } else {
+                    (refused, failed + count)
+                }
+            })
+    }
+
+    /// A failure to show the reader: the first failing outcome (in [`Outcome::ALL`] order) with
+    /// the first description its calls gave, if any.
+    #[must_use]
+    pub fn failure_example(&self, wanted: Outcome) -> Option<String> {
+        let outcome = self
+            .occurred()
+            .find(|&outcome| outcome != wanted && !outcome.is_refusal())?;
+        Some(match self.detail(outcome) {
+            Some(detail) => format!("{}: {}", outcome.name(), truncate(detail)),
+            None => format!("an unwanted `{}` answer", outcome.name()),
+        })
+    }
+
+    /// The level as JSON: `concurrency` (`null` for an open loop), `seconds`, `ok` (calls that
+    /// ended with `wanted`), `refused`, `failed`, and `wanted`'s `rate` and latencies `p50_ms`,
+    /// `p90_ms`, `p99_ms`, `max_ms` (0 when no call ended with it).
+    #[must_use]
+    pub fn level_json(&self, wanted: Outcome) -> Value {
+        let (refused, failed) = self.refused_and_failed(wanted);
+        json!({
+            "concurrency": self.concurrency(),
+            "seconds": self.elapsed.as_secs_f64(),
+            "ok": self.count(wanted),
+            "refused": refused,
+            "failed": failed,
+            "rate": self.rate(wanted),
+            "p50_ms": self.wanted_ms(wanted, 0.50),
+            "p90_ms": self.wanted_ms(wanted, 0.90),
+            "p99_ms": self.wanted_ms(wanted, 0.99),
+            "max_ms": self.max_ms(Some(wanted)).unwrap_or(0.0),
+        })
+    }
+
+    /// The level as one line under [`Report::LEVEL_HEADER`].
+    #[must_use]
+    pub fn level_row(&self, label: &str, wanted: Outcome) -> String {
+        let (refused, failed) = self.refused_and_failed(wanted);
+        let concurrency = self
+            .concurrency()
+            .map_or_else(|| "-".to_owned(), |n| n.to_string());
+        format!(
+            "{label:<14} {concurrency:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {refused:>8} {failed:>7}",
+            self.rate(wanted),
+            self.wanted_ms(wanted, 0.50),
+            self.wanted_ms(wanted, 0.90),
+            self.wanted_ms(wanted, 0.99),
+            self.max_ms(Some(wanted)).unwrap_or(0.0),
+        )
+    }
+
+    fn concurrency(&self) -> Option<usize> {
+        match self.pace {
+            Pace::Closed { concurrency } => Some(concurrency),
+            Pace::Open { .. } => None,
+        }
+    }
+
+    /// The latency at `quantile` of the `wanted` calls; 0 when there were none, so a level's
+    /// row and JSON keep their numeric shape.
+    fn wanted_ms(&self, wanted: Outcome, quantile: f64) -> f64 {
+        self.latency_ms(Some(wanted), quantile).unwrap_or(0.0)
+    }
+}
+
 /// "open loop 2000/s (≤512 in flight)" or "closed loop ×64".
 fn describe_pace(pace: Pace) -> String {
     match pace {
@@ -330,6 +420,37 @@ mod tests {
             closed["pace"],
             json!({ "mode": "closed", "concurrency": 8 })
         );
+    }
+
+    #[test]
+    fn a_level_figures_the_wanted_outcome_and_splits_the_rest() {
+        let closed = report(Pace::Closed { concurrency: 8 });
+        let json = closed.level_json(Outcome::Ok);
+        assert_eq!(json["concurrency"], 8);
+        assert_eq!(
+            (&json["ok"], &json["refused"], &json["failed"]),
+            (&json!(1000), &json!(0), &json!(1))
+        );
+        assert!((json["rate"].as_f64().unwrap() - 500.0).abs() < 1e-9);
+        assert!((json["p50_ms"].as_f64().unwrap() - 500.0).abs() < 1.0);
+        let example = closed.failure_example(Outcome::Ok).unwrap();
+        assert!(
+            example.starts_with("transport: connect refused"),
+            "{example}"
+        );
+        assert_eq!(
+            closed.level_row("reserve", Outcome::Ok).len(),
+            Report::LEVEL_HEADER.len(),
+            "columns align"
+        );
+
+        // Where 409 `sold_out` is wanted, a success is a failure, and no latencies read 0.
+        let json = closed.level_json(Outcome::SoldOut);
+        assert_eq!((&json["ok"], &json["failed"]), (&json!(0), &json!(1001)));
+        assert_eq!(json["p99_ms"], 0.0);
+        assert_eq!(closed.refused_and_failed(Outcome::Transport), (0, 1000));
+        let open = report(open()).level_json(Outcome::Ok);
+        assert!(open["concurrency"].is_null());
     }
 
     #[test]
