@@ -80,6 +80,10 @@ def verdict(verify):
 def cpu_table(runs):
     """Median cores per process during the full-speed purchases and the sold-out phase."""
     names = list(dict.fromkeys(n for run in runs for n in [*run["cpu_buy"], *run["cpu_soldout"]]))
+    # Busiest first during the purchases; sk-bench, other and idle last.
+    tail = ["sk-bench", "other", "idle"]
+    busy = lambda n: -median([run["cpu_buy"].get(n, 0) for run in runs])
+    names = sorted((n for n in names if n not in tail), key=busy) + [n for n in tail if n in names]
     if not names:
         return "(no CPU figures: /proc was not readable)"
     rows = ["| process | cores during purchases | cores during sold-out rejections |", "|---|---:|---:|"]
@@ -104,10 +108,10 @@ def section(runs, command, load_before, concurrency):
     return f"""{BEGIN}
 ## A whole sale through the gateway (`sk-bench`), against the same-run ceiling
 
-Reproduce: `{command}` (builds the release binaries; starts all five services on free ports
-with their own key prefix, database, topics and random secrets, sk-core's relay shipping to a
-private tansu broker; runs the phases below {len(runs)} times; stops what it started; rewrites
-this section).
+Reproduce: `{command}` (builds the release binaries; for each of {len(runs)} runs starts a
+fresh platform — the five services on free ports with their own key prefix, database and random
+secrets, sk-core's relay shipping to a private tansu broker — runs the phases below, and stops
+it; rewrites this section).
 
 Machine: {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}; the
 five services, Redis, MariaDB, the broker and the load generator (sk-bench, one thread)

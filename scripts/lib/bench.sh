@@ -39,6 +39,13 @@ bench_spawn() {
 	pids+=($!)
 }
 
+# bench_stop_all: stops every process started so far (newest first) and forgets them.
+bench_stop_all() {
+	local i
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[i]}"; done
+	pids=()
+}
+
 # stop_pid PID: SIGTERM, up to 15 s to finish, then SIGKILL.
 stop_pid() {
 	local pid=$1
@@ -58,8 +65,8 @@ bench_exit_hooks=()
 
 bench_cleanup() {
 	local status=$?
-	local pid hook log
-	for pid in "${pids[@]}"; do stop_pid "$pid"; done
+	local hook log
+	bench_stop_all
 	if ((status != 0)); then
 		for log in "$work"/*.log; do
 			[[ -s $log ]] || continue
@@ -74,12 +81,13 @@ bench_cleanup() {
 	exit "$status"
 }
 
-# bench_tansu: starts a private tansu broker (own port, own sqlite file in $work) and creates
+# bench_tansu: starts a private tansu broker (own port, own sqlite file under $work) and creates
 # the topics "$tag.orders" (8 partitions) and "$tag.orders.dlq"; sets kafka_port.
 bench_tansu() {
 	kafka_port=$(free_port)
-	mkdir -p "$work/kafka"
-	(cd "$work/kafka" && NO_COLOR=1 exec tansu broker \
+	local dir="$work/kafka-$kafka_port"
+	mkdir -p "$dir"
+	(cd "$dir" && NO_COLOR=1 exec tansu broker \
 		--listener-url "tcp://127.0.0.1:${kafka_port}" \
 		--advertised-listener-url "tcp://127.0.0.1:${kafka_port}" \
 		--storage-engine sqlite://tansu.db >"$work/tansu.log" 2>&1) &
