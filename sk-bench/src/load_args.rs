@@ -13,6 +13,8 @@ use crate::load::{Pace, Report, write_latency_svg};
 pub struct PaceArgs {
     /// Open loop: calls started per second whatever the answers' speed. Each call's latency
     /// counts from its scheduled time, so a stalling server shows in every call that waited.
+    /// Without `--rate` or `--concurrency`: flash runs open loop at 2,000/s, the timed commands
+    /// closed loop ×64.
     #[arg(long, value_name = "PER_SEC", conflicts_with = "concurrency")]
     rate: Option<f64>,
     /// Closed loop instead: this many calls in flight, each started when the last answered.
