@@ -8,9 +8,9 @@
 //! to its last. Prints one line per run, then the medians (and `--json`).
 //! Talks to: Kafka and MySQL directly, and starts the order-consumer binary.
 
-mod ceiling;
+pub(crate) mod ceiling;
 mod consumer;
-mod fixture;
+pub(crate) mod fixture;
 mod read_rate;
 
 use std::path::PathBuf;

@@ -29,6 +29,7 @@ mod drain;
 mod edge;
 mod error;
 pub mod flash;
+mod insert_ceiling;
 pub mod load;
 mod load_args;
 mod redis_clients;
@@ -68,6 +69,9 @@ enum Command {
     Browse(browse::Args),
     /// The same-run HTTP ceiling: the gateway's own `/healthz`, to quote the others against.
     Ceiling(ceiling::Args),
+    /// The same-run ledger ceiling: N order rows written straight into a fresh database as
+    /// batched multi-row upserts, to quote a sale's drain against.
+    InsertCeiling(insert_ceiling::Args),
     /// Wait until every given service answers 200 on `/readyz`, printing each one's state.
     WaitReady(wait_ready::Args),
     /// Measure how fast order-consumer drains a backlog of order events into MySQL, against
@@ -115,5 +119,6 @@ pub fn main() -> ExitCode {
         Command::Soldout(args) => soldout::main(args),
         Command::Browse(args) => browse::main(args),
         Command::Ceiling(args) => ceiling::main(args),
+        Command::InsertCeiling(args) => insert_ceiling::main(args),
     }
 }
