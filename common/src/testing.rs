@@ -27,6 +27,11 @@ use crate::settings::{self, EnvSource, ServiceSettings};
 /// How long any awaited condition in a test may take.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// How long a condition that waits on the whole pipeline (relay → Kafka → order-consumer →
+/// MySQL) may take. Alone such a wait takes about a second; while the whole suite runs, the
+/// one shared test broker has taken over 20 s to serve a fresh consumer group now and then.
+pub const PIPELINE_DEADLINE: Duration = Duration::from_secs(90);
+
 /// The Redis the tests use (`SK_TEST_REDIS_URL`, default the local stack's).
 #[must_use]
 pub fn redis_url() -> String {
@@ -182,7 +187,19 @@ impl Drop for BlackHole {
 }
 
 /// Waits until `check` is true, polling; panics naming `what` after [`DEADLINE`].
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    eventually_within(what, DEADLINE, check).await;
+}
+
+/// Like [`eventually`], with a deadline of the caller's (see [`PIPELINE_DEADLINE`]).
+///
+/// # Panics
+/// When `check` is still false after `deadline`.
+pub async fn eventually_within<F, Fut>(what: &str, deadline: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -190,8 +207,8 @@ where
     let started = Instant::now();
     while !check().await {
         assert!(
-            started.elapsed() < DEADLINE,
-            "timed out after {DEADLINE:?} waiting for {what}"
+            started.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

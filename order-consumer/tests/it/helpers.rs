@@ -4,8 +4,8 @@ mod ledger_db;
 use sk_common::domain::{ActivityId, OrderId, PriceCents, Quantity, UserId};
 use sk_common::events::{CancelReason, OrderEvent, OrderStatus, SCHEMA_VERSION};
 use sk_common::testing::{
-    BlackHole, TestServer, Vars, closed_port, eventually, kafka_brokers, load_settings,
-    mysql_hangs, mysql_server_url, unique, unique_mysql_url, unique_topics,
+    BlackHole, PIPELINE_DEADLINE, TestServer, Vars, closed_port, eventually_within, kafka_brokers,
+    load_settings, mysql_hangs, mysql_server_url, unique, unique_mysql_url, unique_topics,
 };
 
 pub use broker::{Events, read_dead_letters, reset_group_to_earliest};
@@ -102,9 +102,11 @@ impl TestLedger {
     /// Waits until the group's committed offsets reach the end of every partition, which the
     /// writer only commits after the MySQL transaction of those events committed.
     pub async fn wait_caught_up(&self) {
-        eventually("the consumer group to commit every offset", || async {
-            self.caught_up().await
-        })
+        eventually_within(
+            "the consumer group to commit every offset",
+            PIPELINE_DEADLINE,
+            || async { self.caught_up().await },
+        )
         .await;
     }
 

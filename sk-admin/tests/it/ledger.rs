@@ -2,7 +2,7 @@
 
 use mysql_async::prelude::Queryable;
 use serde_json::Value;
-use sk_common::testing::{eventually, unique};
+use sk_common::testing::{PIPELINE_DEADLINE, eventually, eventually_within, unique};
 use sk_common::time::now_ms;
 
 use crate::helpers::{Admin, Pipeline, activity_body};
@@ -73,9 +73,11 @@ async fn reconciliation_agrees_after_a_sale_and_reports_a_lost_ledger_row() {
     let (admin, pipeline, id) = sale().await;
     sell(&pipeline, id, 30, 5).await;
 
-    eventually("Redis and the ledger to agree", || async {
-        reconciliation(&admin, id).await["consistent"] == true
-    })
+    eventually_within(
+        "Redis and the ledger to agree",
+        PIPELINE_DEADLINE,
+        || async { reconciliation(&admin, id).await["consistent"] == true },
+    )
     .await;
     let report = reconciliation(&admin, id).await;
     assert_eq!(report["redis_sold_units"], 25);
@@ -142,7 +144,7 @@ async fn reconciliation_agrees_after_a_sale_and_reports_a_lost_ledger_row() {
 async fn the_scheduler_rebuilds_lost_redis_state_from_the_ledger() {
     let (admin, pipeline, id) = sale().await;
     let orders = sell(&pipeline, id, 20, 3).await;
-    eventually("the ledger to hold the sale", || async {
+    eventually_within("the ledger to hold the sale", PIPELINE_DEADLINE, || async {
         reconciliation(&admin, id).await["consistent"] == true
     })
     .await;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::StatusCode;
-use sk_common::testing::eventually;
+use sk_common::testing::{PIPELINE_DEADLINE, eventually, eventually_within};
 use sk_common::time::now_ms;
 
 use crate::helpers::{Sale, open_activity};
@@ -94,7 +94,7 @@ async fn a_payment_racing_its_deadline_ends_paid_xor_cancelled_and_units_return_
         "only payers hold units"
     );
 
-    eventually("MySQL to agree with Redis", || async {
+    eventually_within("MySQL to agree with Redis", PIPELINE_DEADLINE, || async {
         let ledger = sale.ledger().await;
         ledger.len() == 500 && ledger.iter().all(|r| statuses[&r.order_id] == r.status)
     })

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use futures_util::StreamExt;
 use reqwest::StatusCode;
-use sk_common::testing::eventually;
+use sk_common::testing::{PIPELINE_DEADLINE, eventually_within};
 
 use crate::helpers::{Sale, open_activity};
 
@@ -157,17 +157,21 @@ async fn an_order_can_be_paid_once_and_a_cancelled_one_returns_its_units() {
         "only the owner sees an order"
     );
 
-    eventually("the ledger to follow both orders", || async {
-        let ledger = sale.ledger().await;
-        let status = |id: &str| {
-            ledger
-                .iter()
-                .find(|r| r.order_id == id)
-                .map(|r| r.status.clone())
-        };
-        status(paid_id).as_deref() == Some("paid")
-            && status(cancelled_id).as_deref() == Some("cancelled")
-    })
+    eventually_within(
+        "the ledger to follow both orders",
+        PIPELINE_DEADLINE,
+        || async {
+            let ledger = sale.ledger().await;
+            let status = |id: &str| {
+                ledger
+                    .iter()
+                    .find(|r| r.order_id == id)
+                    .map(|r| r.status.clone())
+            };
+            status(paid_id).as_deref() == Some("paid")
+                && status(cancelled_id).as_deref() == Some("cancelled")
+        },
+    )
     .await;
     consumer.stop().await.unwrap();
     core.server.stop().await.unwrap();

@@ -154,9 +154,11 @@ impl Sale {
         &self,
         successes: &std::collections::BTreeSet<String>,
     ) -> Vec<LedgerRow> {
-        sk_common::testing::eventually("the ledger to hold every reservation", || async {
-            self.ledger().await.len() >= successes.len()
-        })
+        sk_common::testing::eventually_within(
+            "the ledger to hold every reservation",
+            sk_common::testing::PIPELINE_DEADLINE,
+            || async { self.ledger().await.len() >= successes.len() },
+        )
         .await;
         let ledger = self.ledger().await;
         let ids: std::collections::BTreeSet<String> =
