@@ -12,9 +12,9 @@ import json
 import os
 import pathlib
 import platform
-import re
-import statistics
 import sys
+
+from bench_report import cpu_model, median, write_section
 
 BEGIN, END = "<!-- edge:begin -->", "<!-- edge:end -->"
 PHASES = [
@@ -28,17 +28,6 @@ RATIOS = [
     ("purchase via gateway / direct to sk-app", "the gateway's overhead"),
     ("sold-out rejection / healthz ceiling", "≥ 0.45 (DESIGN §8)"),
 ]
-
-
-def median(values):
-    return statistics.median(values) if values else float("nan")
-
-
-def cpu_model():
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def section(runs_data, runs, command, load_before, concurrency):
@@ -97,14 +86,7 @@ def main():
     work = pathlib.Path(work)
     data = [json.loads((work / f"edge-{run}.json").read_text()) for run in range(1, runs + 1)]
     text = section(data, runs, command, load_before, concurrency)
-    path = pathlib.Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if pattern.search(current):
-        current = pattern.sub(lambda _: text, current)
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(current)
+    path = write_section(BEGIN, END, text)
     print(f"wrote the edge section of {path}")
 
 

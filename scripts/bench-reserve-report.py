@@ -14,15 +14,11 @@ import json
 import os
 import pathlib
 import platform
-import re
-import statistics
 import sys
 
+from bench_report import cpu_model, median, write_section
+
 BEGIN, END = "<!-- reserve:begin -->", "<!-- reserve:end -->"
-HEADER = (
-    "# Benchmarks\n\nFigures measured on the project's machines; each section names the "
-    "command that regenerates it.\n"
-)
 CPU_NAMES = ["sk-core", "redis", "tansu", "sk-bench", "other", "idle"]
 
 
@@ -30,19 +26,8 @@ def load(work, kind, runs):
     return [json.loads((work / f"{kind}-{run}.json").read_text()) for run in range(1, runs + 1)]
 
 
-def median(values):
-    return statistics.median(values) if values else float("nan")
-
-
 def rate(x):
     return f"{x:,.0f}"
-
-
-def cpu_model():
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def reserve_rows(reserve):
@@ -270,14 +255,7 @@ def main():
     work, runs = pathlib.Path(args[0]), int(args[1])
     reserve, ceiling, clients = (load(work, kind, runs) for kind in ["reserve", "ceiling", "clients"])
     text_section = section([work, runs, *args[2:]], reserve, ceiling, clients)
-    path = pathlib.Path("BENCHMARKS.md")
-    text = path.read_text() if path.exists() else HEADER
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: text_section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + text_section + "\n"
-    path.write_text(text)
+    write_section(BEGIN, END, text_section)
     print(f"==> BENCHMARKS.md: reserve section updated ({runs} runs)")
 
 

@@ -13,22 +13,11 @@ import json
 import os
 import pathlib
 import platform
-import re
-import statistics
 import sys
 
+from bench_report import cpu_model, median, write_section
+
 BEGIN, END = "<!-- sale:begin -->", "<!-- sale:end -->"
-
-
-def median(values):
-    return statistics.median(values) if values else float("nan")
-
-
-def cpu_model():
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def load(run_dir, name):
@@ -163,15 +152,7 @@ def main():
     work = pathlib.Path(work)
     data = [one_run(work / f"run-{n}") for n in range(1, int(runs) + 1)]
     text = section(data, command, load_before, concurrency)
-    path = pathlib.Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if pattern.search(current):
-        current = pattern.sub(lambda _: text, current)
-    else:
-        head, _, rest = current.partition("\n<!--")
-        current = head.rstrip("\n") + "\n\n" + text + "\n\n<!--" + rest if rest else current + "\n" + text + "\n"
-    path.write_text(current)
+    path = write_section(BEGIN, END, text, first=True)
     print(f"wrote the sale section of {path}")
     for run in data:
         print(json.dumps(run))

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::bench_cli::{load_client, run_command};
-use crate::load::{self, Plan, Report, Until, answer_of};
-use crate::load_args::{DEFAULT_CLOSED, OutputArgs, PaceArgs, RunLength};
+use crate::bench_cli::load_client;
+use crate::load::answer_of;
+use crate::load_args::{Measured, TimedArgs};
 
 /// Arguments of `browse`.
 #[derive(Debug, clap::Args)]
@@ -31,21 +31,12 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_name = "N")]
     time_weight: u64,
     #[command(flatten)]
-    length: RunLength,
-    /// How hard to load (default: closed loop ×64).
-    #[command(flatten)]
-    pace: PaceArgs,
-    #[command(flatten)]
-    output: OutputArgs,
+    timed: TimedArgs,
 }
 
 /// Runs the browsing mix.
 pub fn main(args: Args) -> ExitCode {
-    run_command("browse", args.pace.threads(), async move {
-        let report = run(&args).await?;
-        report.print();
-        args.output.write(&report.to_json(), &[&report])
-    })
+    args.timed.main("browse", run(&args))
 }
 
 /// Loads the mix for the run length; call `i` takes the `i mod total weight`-th path of the
@@ -53,8 +44,8 @@ pub fn main(args: Args) -> ExitCode {
 ///
 /// # Errors
 /// When no activity can be found for the detail requests or the engine fails.
-pub async fn run(args: &Args) -> anyhow::Result<Report> {
-    let http = load_client(args.pace.timeout_ms())?;
+pub async fn run(args: &Args) -> anyhow::Result<Measured> {
+    let http = load_client(args.timed.timeout_ms())?;
     let base = args.gateway.trim_end_matches('/');
     let activity = match args.activity {
         Some(id) => id,
@@ -74,21 +65,15 @@ pub async fn run(args: &Args) -> anyhow::Result<Report> {
     }
     anyhow::ensure!(!paths.is_empty(), "every weight is 0: nothing to browse");
     let paths: Arc<[String]> = paths.into();
-    let plan = Plan {
-        label: "browse".into(),
-        pace: args.pace.pace(DEFAULT_CLOSED),
-        until: Until::Elapsed(args.length.measured()),
-        warmup: args.length.warmup(),
-        progress: !args.output.no_progress,
-    };
-    load::run(&plan, move |call| {
-        let (http, paths) = (http.clone(), Arc::clone(&paths));
-        async move {
-            let index = usize::try_from(call).unwrap_or_default() % paths.len();
-            answer_of(http.get(&paths[index]).send().await).await.0
-        }
-    })
-    .await
+    args.timed
+        .measure("browse", move |call| {
+            let (http, paths) = (http.clone(), Arc::clone(&paths));
+            async move {
+                let index = usize::try_from(call).unwrap_or_default() % paths.len();
+                answer_of(http.get(&paths[index]).send().await).await.0
+            }
+        })
+        .await
 }
 
 async fn first_activity(http: &reqwest::Client, base: &str) -> anyhow::Result<u64> {

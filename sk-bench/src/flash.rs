@@ -26,10 +26,10 @@ use anyhow::ensure;
 use serde_json::{Value, json};
 use sk_common::time::now_ms;
 
-use crate::bench_cli::{load_client, run_command};
+use crate::bench_cli::run_command;
 use crate::cpu_usage::CoresUsed;
 use crate::load::{Outcome, Pace, Report};
-use crate::load_args::{OutputArgs, PaceArgs, secret_from_env};
+use crate::load_args::{DeploymentArgs, OutputArgs, PaceArgs};
 use crate::sale_api::{NewSale, SaleApi};
 
 use checkout::{Checkout, Fates, Settlement};
@@ -38,12 +38,8 @@ use wave::{Bought, Wave};
 /// Arguments of `flash`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Base URL of the gateway (the public and admin APIs).
-    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
-    gateway: String,
-    /// Name of the environment variable holding an admin JWT (`sk-admin token --role admin`).
-    #[arg(long, default_value = "SK_ADMIN_TOKEN", value_name = "NAME")]
-    admin_token_env: String,
+    #[command(flatten)]
+    deployment: DeploymentArgs,
     /// Shoppers in wave 1, each trying to buy one unit once.
     #[arg(long, default_value_t = 20_000, value_name = "N")]
     shoppers: u64,
@@ -82,7 +78,7 @@ pub struct Args {
 /// Runs the sale; 0 when it ran and sold something.
 pub fn main(args: Args) -> ExitCode {
     run_command("flash", args.pace.threads(), async move {
-        let admin_token = secret_from_env(&args.admin_token_env, "an admin JWT")?;
+        let admin_token = args.deployment.admin_token()?;
         let report = run(&args, admin_token).await?;
         let waves: Vec<&Report> = report.waves.iter().collect();
         args.output.write(&report.to_json(), &waves)
@@ -138,11 +134,7 @@ impl Args {
 /// When the sale cannot be created or opened, or nothing could be bought.
 pub async fn run(args: &Args, admin_token: String) -> anyhow::Result<FlashReport> {
     let fates = Fates::new(args.pay_fraction, args.abandon_fraction)?;
-    let api = SaleApi::new(
-        load_client(args.pace.timeout_ms())?,
-        &args.gateway,
-        admin_token,
-    );
+    let api = args.deployment.api(admin_token, args.pace.timeout_ms())?;
     let pace = args.pace.pace(DEFAULT_PACE);
     let (activity_id, shoppers) = prepare(&api, args).await?;
     println!(
@@ -160,7 +152,12 @@ pub async fn run(args: &Args, admin_token: String) -> anyhow::Result<FlashReport
         progress: !args.output.no_progress,
     };
     let mut waves = Vec::new();
-    let wave_1 = first.run("wave 1", pace, (0..args.shoppers).collect(), &checkout);
+    let wave_1 = first.run(
+        "wave 1",
+        pace,
+        (0..args.shoppers).collect(),
+        checkout.queue(),
+    );
     let (outcome, cpu) = args.output.watching(wave_1).await;
     let outcome = outcome?;
     outcome.report.print();
@@ -183,7 +180,7 @@ pub async fn run(args: &Args, admin_token: String) -> anyhow::Result<FlashReport
         };
         let checkout = Checkout::start(api.clone(), Arc::clone(&shoppers));
         let outcome = second
-            .run("wave 2", pace, retry.to_vec(), &checkout)
+            .run("wave 2", pace, retry.to_vec(), checkout.queue())
             .await?;
         outcome.report.print();
         waves.push(outcome.report);

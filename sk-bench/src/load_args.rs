@@ -3,10 +3,13 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::bench_cli::{load_client, run_command};
 use crate::cpu_usage::{CoresUsed, Snapshot, Watched, parse_watched};
-use crate::load::{Pace, Report, write_latency_svg};
+use crate::load::{self, Answer, Pace, Plan, Report, Until, write_latency_svg};
+use crate::sale_api::SaleApi;
 
 /// How hard to load.
 #[derive(Debug, Clone, clap::Args)]
@@ -148,6 +151,108 @@ impl RunLength {
     #[must_use]
     pub const fn warmup(&self) -> Duration {
         Duration::from_secs(self.warmup_secs)
+    }
+}
+
+/// What the timed commands (`soldout`, `browse`, `ceiling`) share: how long, how hard, and
+/// where the figures go.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TimedArgs {
+    #[command(flatten)]
+    length: RunLength,
+    /// How hard to load (default: closed loop ×64).
+    #[command(flatten)]
+    pace: PaceArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+impl TimedArgs {
+    /// The per-call timeout.
+    #[must_use]
+    pub const fn timeout_ms(&self) -> u64 {
+        self.pace.timeout_ms()
+    }
+
+    /// The load plan of a run labelled `label`.
+    #[must_use]
+    fn plan(&self, label: &str) -> Plan {
+        Plan {
+            label: label.to_owned(),
+            pace: self.pace.pace(DEFAULT_CLOSED),
+            until: Until::Elapsed(self.length.measured()),
+            warmup: self.length.warmup(),
+            progress: !self.output.no_progress,
+        }
+    }
+
+    /// Runs the measured load of the run labelled `label` (see [`load::run`]), with the CPU
+    /// the `--watch`ed processes used meanwhile (set-up before it is not counted).
+    ///
+    /// # Errors
+    /// When the engine fails.
+    pub async fn measure<F, Fut>(&self, label: &str, call: F) -> anyhow::Result<Measured>
+    where
+        F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Answer> + Send + 'static,
+    {
+        let (report, cpu) = self
+            .output
+            .watching(load::run(&self.plan(label), call))
+            .await;
+        Ok((report?, cpu))
+    }
+
+    /// Runs the command `name`: `command` on a runtime of `--threads`; prints the table and
+    /// writes `--json` and `--plot`.
+    pub fn main(
+        &self,
+        name: &str,
+        command: impl Future<Output = anyhow::Result<Measured>>,
+    ) -> ExitCode {
+        run_command(name, self.pace.threads(), async move {
+            let (report, cpu) = command.await?;
+            report.print();
+            let mut json = report.to_json();
+            json["cpu"] = cpu.map_or(serde_json::Value::Null, |cpu| cpu.to_json());
+            self.output.write(&json, &[&report])
+        })
+    }
+}
+
+/// A timed run's figures and the cores each watched process used.
+pub type Measured = (Report, Option<CoresUsed>);
+
+/// The deployment a command creates sales in: its gateway, and an admin token.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeploymentArgs {
+    /// Base URL of the gateway (the public and admin APIs).
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    gateway: String,
+    /// Name of the environment variable holding an admin JWT (`sk-admin token --role admin`).
+    #[arg(long, default_value = "SK_ADMIN_TOKEN", value_name = "NAME")]
+    admin_token_env: String,
+}
+
+impl DeploymentArgs {
+    /// The admin token, from the environment.
+    ///
+    /// # Errors
+    /// When the variable is unset or empty.
+    pub fn admin_token(&self) -> anyhow::Result<String> {
+        secret_from_env(&self.admin_token_env, "an admin JWT")
+    }
+
+    /// A client of the deployment with `admin_token` and `timeout_ms` per call.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn api(&self, admin_token: String, timeout_ms: u64) -> anyhow::Result<SaleApi> {
+        Ok(SaleApi::new(
+            load_client(timeout_ms)?,
+            &self.gateway,
+            admin_token,
+        ))
     }
 }
 

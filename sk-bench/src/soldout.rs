@@ -10,20 +10,15 @@ use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
 
-use crate::bench_cli::{load_client, run_command};
-use crate::load::{self, Answer, Outcome, Plan, Report, Until};
-use crate::load_args::{DEFAULT_CLOSED, OutputArgs, PaceArgs, RunLength, secret_from_env};
+use crate::load::{Answer, Outcome};
+use crate::load_args::{DeploymentArgs, Measured, TimedArgs};
 use crate::sale_api::{NewSale, SaleApi, ShopperToken};
 
 /// Arguments of `soldout`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Base URL of the gateway (the public and admin APIs).
-    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
-    gateway: String,
-    /// Name of the environment variable holding an admin JWT (`sk-admin token --role admin`).
-    #[arg(long, default_value = "SK_ADMIN_TOKEN", value_name = "NAME")]
-    admin_token_env: String,
+    #[command(flatten)]
+    deployment: DeploymentArgs,
     /// A sale that has already sold out (default: create a one-unit sale and buy its unit).
     #[arg(long, value_name = "ID")]
     activity: Option<u64>,
@@ -31,37 +26,21 @@ pub struct Args {
     #[arg(long, default_value_t = 20_000, value_name = "N")]
     shoppers: u64,
     #[command(flatten)]
-    length: RunLength,
-    /// How hard to load (default: closed loop ×64).
-    #[command(flatten)]
-    pace: PaceArgs,
-    #[command(flatten)]
-    output: OutputArgs,
+    timed: TimedArgs,
 }
 
 /// Runs the rejection load.
 pub fn main(args: Args) -> ExitCode {
-    run_command("soldout", args.pace.threads(), async move {
-        let (report, cpu) = args.output.watching(run(&args)).await;
-        let report = report?;
-        report.print();
-        let mut json = report.to_json();
-        json["cpu"] = cpu.map_or(serde_json::Value::Null, |cpu| cpu.to_json());
-        args.output.write(&json, &[&report])
-    })
+    args.timed.main("soldout", run(&args))
 }
 
 /// Loads purchases of a sold-out sale for the run length.
 ///
 /// # Errors
 /// When the sale cannot be made or is not sold out, or the engine fails.
-pub async fn run(args: &Args) -> anyhow::Result<Report> {
-    let admin_token = secret_from_env(&args.admin_token_env, "an admin JWT")?;
-    let api = SaleApi::new(
-        load_client(args.pace.timeout_ms())?,
-        &args.gateway,
-        admin_token,
-    );
+pub async fn run(args: &Args) -> anyhow::Result<Measured> {
+    let deployment = &args.deployment;
+    let api = deployment.api(deployment.admin_token()?, args.timed.timeout_ms())?;
     let tag = api.server_now_ms().await?;
     let shoppers: Arc<[ShopperToken]> = api
         .mint_shoppers(&format!("soldout{tag}-"), args.shoppers.max(1))
@@ -72,21 +51,15 @@ pub async fn run(args: &Args) -> anyhow::Result<Report> {
         None => sold_out_sale(&api, &shoppers).await?,
     };
     await_sold_out(&api, &shoppers, activity).await?;
-    let plan = Plan {
-        label: "sold-out".into(),
-        pace: args.pace.pace(DEFAULT_CLOSED),
-        until: Until::Elapsed(args.length.measured()),
-        warmup: args.length.warmup(),
-        progress: !args.output.no_progress,
-    };
-    load::run(&plan, move |call| {
-        let (api, shoppers) = (api.clone(), Arc::clone(&shoppers));
-        async move {
-            let index = usize::try_from(call).unwrap_or_default() % shoppers.len();
-            api.buy(&shoppers[index], activity).await.0
-        }
-    })
-    .await
+    args.timed
+        .measure("sold-out", move |call| {
+            let (api, shoppers) = (api.clone(), Arc::clone(&shoppers));
+            async move {
+                let index = usize::try_from(call).unwrap_or_default() % shoppers.len();
+                api.buy(&shoppers[index], activity).await.0
+            }
+        })
+        .await
 }
 
 /// Waits (at most 10 s) until a purchase by a shopper who bought nothing is told `sold_out`:

@@ -98,11 +98,23 @@ fn unit_interval(n: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The running checkout: orders queued here are paid, cancelled or left, in the background.
-#[derive(Debug, Clone)]
+/// The running checkout: orders queued to it are paid, cancelled or left, in the background.
+#[derive(Debug)]
 pub struct Checkout {
-    queue: mpsc::UnboundedSender<Bought>,
-    worker: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<Settlement>>>>,
+    queue: CheckoutQueue,
+    worker: tokio::task::JoinHandle<Settlement>,
+}
+
+/// Where a wave hands its orders to the checkout (cheap to clone, one per call).
+#[derive(Debug, Clone)]
+pub struct CheckoutQueue(mpsc::UnboundedSender<Bought>);
+
+impl CheckoutQueue {
+    /// Hands an order to the checkout.
+    pub fn push(&self, bought: Bought) {
+        // Fails only once the checkout has finished, when no wave is buying any more.
+        let _ = self.0.send(bought);
+    }
 }
 
 impl Checkout {
@@ -110,28 +122,23 @@ impl Checkout {
     #[must_use]
     pub fn start(api: SaleApi, shoppers: Arc<Vec<ShopperToken>>) -> Self {
         let (queue, orders) = mpsc::unbounded_channel();
-        let worker = tokio::spawn(settle_all(api, shoppers, orders));
         Self {
-            queue,
-            worker: Arc::new(tokio::sync::Mutex::new(Some(worker))),
+            queue: CheckoutQueue(queue),
+            worker: tokio::spawn(settle_all(api, shoppers, orders)),
         }
     }
 
-    /// Hands an order to the checkout.
-    pub fn queue(&self, bought: Bought) {
-        // Only fails once `finish` has run, when no wave is buying any more.
-        let _ = self.queue.send(bought);
+    /// Where to hand orders.
+    #[must_use]
+    pub fn queue(&self) -> CheckoutQueue {
+        self.queue.clone()
     }
 
-    /// Waits until every queued order is settled and returns the tally.
+    /// Waits until every queued order is settled and returns the tally. The queues handed
+    /// out must be gone by then (the wave that used them has ended), or this waits for them.
     pub async fn finish(self) -> Settlement {
-        let Self { queue, worker } = self;
-        drop(queue);
-        let handle = worker.lock().await.take();
-        match handle {
-            Some(handle) => handle.await.unwrap_or_default(),
-            None => Settlement::default(),
-        }
+        drop(self.queue);
+        self.worker.await.unwrap_or_default()
     }
 }
 

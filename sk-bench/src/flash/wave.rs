@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::load::{self, Answer, Outcome, Pace, Plan, Report, Until};
 use crate::sale_api::{SaleApi, ShopperToken};
 
-use super::checkout::{Checkout, Fate, Fates};
+use super::checkout::{CheckoutQueue, Fate, Fates};
 
 /// An order the deployment confirmed to a shopper (a 200 purchase answer).
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ impl Wave {
         label: &str,
         pace: Pace,
         who: Vec<u64>,
-        checkout: &Checkout,
+        checkout: CheckoutQueue,
     ) -> anyhow::Result<WaveOutcome> {
         let plan = Plan {
             label: label.to_owned(),
@@ -96,7 +96,7 @@ impl Wave {
         };
         let who: Arc<[u64]> = who.into();
         let gathered = Arc::new(Mutex::new(Gathered::default()));
-        let (wave, sink, checkout) = (self.clone(), Arc::clone(&gathered), checkout.clone());
+        let (wave, sink) = (self.clone(), Arc::clone(&gathered));
         let report = load::run(&plan, move |call| {
             let (wave, who, sink, checkout) = (
                 wave.clone(),
@@ -123,7 +123,7 @@ impl Wave {
     }
 
     /// Shopper number `shopper` tries to buy one unit.
-    async fn buy(&self, shopper: u64, sink: &Mutex<Gathered>, checkout: &Checkout) -> Answer {
+    async fn buy(&self, shopper: u64, sink: &Mutex<Gathered>, checkout: &CheckoutQueue) -> Answer {
         let Some(token) = usize::try_from(shopper)
             .ok()
             .and_then(|i| self.shoppers.get(i))
@@ -135,7 +135,7 @@ impl Wave {
             Outcome::Ok => match confirmed(shopper, token, body.as_ref(), self.fates.fate(shopper))
             {
                 Some(bought) => {
-                    checkout.queue(bought.clone());
+                    checkout.push(bought.clone());
                     sink.lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .bought
