@@ -36,14 +36,23 @@ local function store_order(o)
     o.status, o.user, o.qty, o.reserved, o.expires, o.changed, o.reason }, '|'))
 end
 
+-- The W3C traceparent of the caller's span ('' = none); each script sets it from its last
+-- argument, and the relay sends it on as a Kafka header.
+local trace_context = ''
+
 -- The outbox entry carries the whole order after the transition (see events.rs).
 local function emit(o, activity_id)
   local price = redis.call('HGET', K_ACTIVITY, 'price_cents') or '0'
-  redis.call('XADD', K_OUTBOX, '*',
+  local fields = {
     'order_id', o.id, 'activity_id', activity_id, 'user_id', o.user,
     'quantity', o.qty, 'price_cents', price, 'status', o.status,
     'reserved_at_ms', o.reserved, 'expires_at_ms', o.expires,
-    'changed_at_ms', o.changed, 'cancel_reason', o.reason)
+    'changed_at_ms', o.changed, 'cancel_reason', o.reason }
+  if trace_context ~= '' then
+    fields[#fields + 1] = 'traceparent'
+    fields[#fields + 1] = trace_context
+  end
+  redis.call('XADD', K_OUTBOX, '*', unpack(fields))
 end
 
 -- Tells sk-app instances when an activity sells out and when units come back.

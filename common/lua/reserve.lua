@@ -1,9 +1,11 @@
--- reserve: ARGV order_id, user, qty, idem_field ('' = none), activity_id, channel
+-- reserve: ARGV order_id, user, qty, idem_field ('' = none), activity_id, channel,
+--          traceparent ('' or absent = none)
 -- → {'ok', order_id, expires_ms, qty, remaining} | {'duplicate', order_id, expires_ms, qty, status}
 --   | {<rejection>}: activity_not_found, closed, not_started, ended, limit_exceeded,
 --     sold_out, rate_capped. A rejection changes nothing.
 local order_id, user, qty, idem = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local activity_id, channel = ARGV[5], ARGV[6]
+trace_context = ARGV[7] or ''
 
 local a = redis.call('HMGET', K_ACTIVITY, 'status', 'start_ms', 'end_ms', 'remaining',
   'per_user_limit', 'payment_timeout_ms', 'max_sold_per_sec')

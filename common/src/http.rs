@@ -7,6 +7,8 @@ mod json;
 mod observe;
 mod plain_errors;
 mod serve;
+mod shared_metrics;
+mod traced;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +20,8 @@ pub use health::health_routes;
 pub use json::Json;
 pub use observe::{install_metrics_recorder, observe};
 pub use serve::{serve, service_router};
+use shared_metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS, ProcessMetrics};
+pub use traced::{X_REQUEST_ID, current_request_id, request_id, traced};
 
 use crate::settings::SettingsError;
 

@@ -44,5 +44,6 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
+pub mod trace;
 
 pub use error::{Error, Result};

@@ -17,7 +17,7 @@ use redis::aio::ConnectionLike;
 
 pub use keys::{ActivityKeys, ActivitySpec, BUY_RATE_ALL_PPM};
 pub use outbox::{
-    OUTBOX_CONSUMER, OUTBOX_GROUP, OutboxEntryError, ack_relayed, decode_outbox_entry,
+    OUTBOX_CONSUMER, OUTBOX_GROUP, OutboxEntryError, ack_relayed, decode_outbox_entry, entry_trace,
     next_stream_id,
 };
 pub use outcomes::{
@@ -233,6 +233,7 @@ impl Inventory {
             .arg(idempotency)
             .arg(activity_id.get())
             .arg(&self.stock_channel)
+            .arg(trace_context())
             .invoke_async(conn)
             .await?;
         let outcome = parse_reserve(&answer)?;
@@ -297,6 +298,7 @@ impl Inventory {
             .arg(order.expires_at_ms)
             .arg(activity_id.get())
             .arg(&self.stock_channel)
+            .arg(trace_context())
             .invoke_async(conn)
             .await?;
         match first(&answer)? {
@@ -325,6 +327,7 @@ impl Inventory {
             .arg(user_id.as_str())
             .arg(activity_id.get())
             .arg(&self.stock_channel)
+            .arg(trace_context())
             .invoke_async(conn)
             .await?;
         match first(&answer)? {
@@ -350,6 +353,7 @@ impl Inventory {
             .arg(order_id)
             .arg(activity_id.get())
             .arg(&self.stock_channel)
+            .arg(trace_context())
             .invoke_async(conn)
             .await?;
         match first(&answer)? {
@@ -422,6 +426,14 @@ impl Inventory {
         let order = self.order(conn, activity_id, order_id).await?;
         Ok(order.filter(|o| &o.user_id == user))
     }
+}
+
+/// The current span's trace context for the outbox entry a transition writes, so the order's
+/// life stays one trace through the relay and the consumer ('' when there is none).
+fn trace_context() -> String {
+    crate::trace::current()
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 /// The idempotency hash field: length-prefixed so no two (user, key) pairs collide.

@@ -1,26 +1,34 @@
-//! Telemetry: `tracing` with pretty logs on a terminal and JSON logs otherwise, `RUST_LOG`
-//! honoured, and OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+//! Telemetry: `tracing` with pretty logs on a terminal and JSON logs otherwise (one flat
+//! object per line, carrying the ids of every enclosing span), `RUST_LOG` honoured, and
+//! OpenTelemetry spans: always given W3C ids so `traceparent` propagates
+//! (see [`crate::trace`]), exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+
+mod json;
 
 use std::io::IsTerminal;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use serde::Deserialize;
+use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
+pub use self::json::FlatJson;
 use crate::{Error, Result};
 
-/// How a service logs.
+/// How a service logs and samples traces.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     /// `auto` (pretty on a terminal, JSON otherwise), `pretty` or `json`.
     pub format: LogFormat,
     /// Log filter in `RUST_LOG` syntax, used when `RUST_LOG` is not set.
     pub filter: String,
+    /// Fraction (0–1) of new traces recorded and exported when OTLP export is on. A request
+    /// whose `traceparent` says sampled (or not) keeps that decision.
+    pub trace_sample_ratio: f64,
 }
 
 /// Log output format.
@@ -36,14 +44,12 @@ pub enum LogFormat {
 #[derive(Debug)]
 #[must_use = "dropping the guard stops trace export"]
 pub struct TelemetryGuard {
-    provider: Option<SdkTracerProvider>,
+    provider: SdkTracerProvider,
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take()
-            && let Err(e) = provider.shutdown()
-        {
+        if let Err(e) = self.provider.shutdown() {
             eprintln!("trace export did not flush: {e}");
         }
     }
@@ -52,8 +58,8 @@ impl Drop for TelemetryGuard {
 /// Installs the global subscriber for `service`.
 ///
 /// # Errors
-/// When the filter does not parse, the OTLP exporter cannot be built, or a subscriber is
-/// already installed.
+/// When the filter does not parse, the sample ratio is outside 0–1, the OTLP exporter cannot
+/// be built, or a subscriber is already installed.
 pub fn init(service: &'static str, settings: &LogSettings) -> Result<TelemetryGuard> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(from_env) if !from_env.is_empty() => EnvFilter::try_new(from_env),
@@ -65,43 +71,57 @@ pub fn init(service: &'static str, settings: &LogSettings) -> Result<TelemetryGu
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
-    let fmt: Box<dyn Layer<Registry> + Send + Sync> = if json {
-        tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .boxed()
-    } else {
-        tracing_subscriber::fmt::layer().boxed()
-    };
-    let provider = otlp_provider(service)?;
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
+    let provider = tracer_provider(service, settings.trace_sample_ratio)?;
     Registry::default()
-        .with(fmt)
-        .with(otel)
+        .with(log_layer(json))
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer(service)))
         .with(filter)
         .try_init()
         .map_err(|e| Error::Telemetry(e.to_string()))?;
     Ok(TelemetryGuard { provider })
 }
 
-/// An OTLP/HTTP trace pipeline when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; the exporter reads
-/// the standard `OTEL_*` variables itself.
-fn otlp_provider(service: &'static str) -> Result<Option<SdkTracerProvider>> {
-    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none_or(|v| v.is_empty()) {
-        return Ok(None);
+/// The log output: [`FlatJson`] lines or the pretty human format.
+#[must_use]
+pub fn log_layer<S>(json: bool) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    if json {
+        tracing_subscriber::fmt::layer()
+            .fmt_fields(JsonFields::new())
+            .event_format(FlatJson)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer().boxed()
+    }
+}
+
+/// Spans always get trace and span ids; they are recorded and exported over OTLP/HTTP only
+/// when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter reads the other `OTEL_*`
+/// variables itself), for `ratio` of new traces.
+fn tracer_provider(service: &'static str, ratio: f64) -> Result<SdkTracerProvider> {
+    if !(0.0..=1.0).contains(&ratio) {
+        return Err(Error::Telemetry(format!(
+            "log.trace_sample_ratio (SK_LOG__TRACE_SAMPLE_RATIO) must be between 0 and 1, not {ratio}"
+        )));
+    }
+    let exporting = std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some_and(|v| !v.is_empty());
+    // Without an exporter every span is a non-recording one: ids only, at next to no cost.
+    let sampler = if exporting {
+        Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
+    } else {
+        Sampler::AlwaysOff
+    };
+    let builder = SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_resource(Resource::builder().with_service_name(service).build());
+    if !exporting {
+        return Ok(builder.build());
     }
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .build()
         .map_err(|e| Error::Telemetry(format!("otlp exporter: {e}")))?;
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_resource(Resource::builder().with_service_name(service).build())
-        .build();
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    Ok(Some(provider))
+    Ok(builder.with_batch_exporter(exporter).build())
 }

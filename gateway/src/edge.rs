@@ -8,6 +8,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use sk_common::forwarded::TrustedProxies;
+use sk_common::trace::TraceParent;
 
 use crate::ids::{RequestIds, X_REQUEST_ID};
 
@@ -62,7 +63,12 @@ pub async fn edge(
     let status = response.status().as_u16();
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let request_id = ids.request_id();
-    let trace_id = ids.trace_id();
+    // The request span's trace (see `sk_common::http::traced`), else the one sent upstream.
+    let trace_id = response
+        .extensions()
+        .get::<TraceParent>()
+        .unwrap_or(&ids.traceparent)
+        .trace_id();
     let proxied = response.extensions().get::<Proxied>().copied();
     let route = proxied.map_or("gateway", |p| p.family);
     let upstream = proxied
@@ -74,7 +80,7 @@ pub async fn edge(
     } else {
         tracing::info!(
             target: "access", %method, %path, route, status, duration_ms, upstream = upstream.as_deref(),
-            request_id, trace_id, client_ip = %client.ip, "request"
+            request_id, %trace_id, client_ip = %client.ip, "request"
         );
     }
     response

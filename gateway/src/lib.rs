@@ -15,6 +15,7 @@ pub mod edge;
 mod error;
 pub mod ids;
 pub mod limits;
+mod metrics;
 pub mod pool;
 pub mod proxy;
 mod settings;
@@ -51,6 +52,7 @@ pub async fn run(
 ) -> Result<()> {
     let app = pool("app", &settings.upstreams.app, &settings);
     let admin = pool("admin", &settings.upstreams.admin, &settings);
+    metrics::register(&[app.family(), admin.family()]);
     let limits = ClientLimits::new(&settings.limits);
     let shared = Arc::new(Shared {
         client: upstream_client(&settings.proxy),

@@ -65,7 +65,7 @@ impl ClientLimits {
             return Ok(());
         }
         self.per_ip.check_key(&limit_key(ip)).map_err(|not_until| {
-            metrics::counter!("gateway_rate_limited_total", "scope" => LimitScope::Ip.as_str())
+            metrics::counter!(crate::metrics::RATE_LIMITED, "scope" => LimitScope::Ip.as_str())
                 .increment(1);
             Error::RateLimited {
                 scope: LimitScope::Ip,
@@ -80,7 +80,7 @@ impl ClientLimits {
     /// [`Error::Shed`] when every slot is taken: the caller answers 503 at once.
     pub fn slot(&self, family: &'static str) -> Result<OwnedSemaphorePermit> {
         Arc::clone(&self.slots).try_acquire_owned().map_err(|_| {
-            metrics::counter!("gateway_shed_total", "route" => family).increment(1);
+            metrics::counter!(crate::metrics::SHED, "route" => family).increment(1);
             Error::Shed
         })
     }
@@ -120,7 +120,7 @@ impl RouteLimit {
     /// [`Error::RateLimited`] with the wait until the next token.
     pub fn admit(&self) -> Result<()> {
         self.bucket.check().map_err(|not_until| {
-            metrics::counter!("gateway_rate_limited_total", "scope" => LimitScope::Route.as_str())
+            metrics::counter!(crate::metrics::RATE_LIMITED, "scope" => LimitScope::Route.as_str())
                 .increment(1);
             Error::RateLimited {
                 scope: LimitScope::Route,

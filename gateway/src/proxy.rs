@@ -124,7 +124,7 @@ impl Route {
                 Err(unavailable) => return last.unwrap_or(Err(unavailable)),
             };
             if !tried.is_empty() {
-                metrics::counter!("gateway_retries_total", "route" => self.family()).increment(1);
+                metrics::counter!(crate::metrics::RETRIES, "route" => self.family()).increment(1);
             }
             tried.push(lease.addr());
             let (outcome, worth_retrying) = self.attempt(lease, outgoing).await;
@@ -218,7 +218,7 @@ impl Route {
     }
 
     fn count(&self, outcome: &'static str) {
-        metrics::counter!("gateway_upstream_requests_total", "route" => self.family(), "outcome" => outcome)
+        metrics::counter!(crate::metrics::UPSTREAM_REQUESTS, "route" => self.family(), "outcome" => outcome)
             .increment(1);
     }
 }

@@ -63,6 +63,12 @@ impl LedgerRow {
         Ok(Self(event))
     }
 
+    /// The event this row records.
+    #[must_use]
+    pub fn event(&self) -> &OrderEvent {
+        &self.0
+    }
+
     /// Appends this row's values in [`COLUMNS`] order.
     fn bind(&self, params: &mut Vec<Value>) {
         let event = &self.0;
@@ -123,8 +129,7 @@ impl Ledger {
         tokio::time::timeout(self.timeout, self.apply_in_transaction(rows))
             .await
             .map_err(|_| Error::Timeout(self.timeout, "the ledger transaction"))??;
-        metrics::histogram!("order_consumer_apply_duration_seconds")
-            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!(crate::metrics::APPLY_DURATION).record(started.elapsed().as_secs_f64());
         Ok(())
     }
 

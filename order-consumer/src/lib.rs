@@ -13,6 +13,7 @@
 
 mod error;
 mod ledger;
+mod metrics;
 mod settings;
 #[cfg(test)]
 mod test_events;
@@ -41,6 +42,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    metrics::register();
     let mysql = MysqlPool::new(&settings.mysql)?;
     let topics = vec![
         settings.kafka.orders_topic.clone(),

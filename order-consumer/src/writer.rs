@@ -135,9 +135,9 @@ impl LedgerWriter {
                 Err(_) => break,
             }
         }
-        metrics::counter!("order_consumer_events_total").increment(batch.len() as u64);
+        metrics::counter!(crate::metrics::EVENTS).increment(batch.len() as u64);
         #[allow(clippy::cast_precision_loss, reason = "batch_max is at most 5000")]
-        metrics::histogram!("order_consumer_batch_size").record(batch.len() as f64);
+        metrics::histogram!(crate::metrics::BATCH_SIZE).record(batch.len() as f64);
         Some(batch)
     }
 
@@ -171,6 +171,9 @@ impl LedgerWriter {
             took_ms = started.elapsed().as_millis(),
             "batch settled"
         );
+        if applied {
+            batch.log_applied();
+        }
         applied
     }
 
@@ -225,5 +228,5 @@ impl LedgerWriter {
 }
 
 fn retried(stage: &'static str) {
-    metrics::counter!("order_consumer_retries_total", "stage" => stage).increment(1);
+    metrics::counter!(crate::metrics::RETRIES, "stage" => stage).increment(1);
 }

@@ -21,6 +21,7 @@ pub use activities::{Activity, ActivityStatus, NewActivity, StatusFilter};
 pub use orders::{LedgerOrder, OrderFilter};
 pub use products::{NewProduct, Product};
 pub use reconcile::Reconciliation;
+pub use repair::LiveStock;
 pub use stats::ActivityStats;
 
 use crate::Result;

@@ -12,6 +12,7 @@ pub mod blacklist;
 pub mod catalog;
 pub mod cli;
 mod error;
+mod metrics;
 pub mod scheduler;
 mod settings;
 pub mod tokens;
@@ -37,6 +38,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    metrics::register();
     let keys = JwtKeys::new(&settings.jwt)?;
     if settings.jwt.uses_dev_secret() {
         tracing::warn!(

@@ -2,8 +2,8 @@
 //! self-renewing, fenced Redis lock as the outbox relay. Followers bid for the lock every
 //! round; the leader works until its lease is lost (a renewal failed), then stops at once.
 //!
-//! The leader's duties (repairing missing Redis state, reconciling Redis with the ledger after
-//! a sale) run in `Scheduler::lead_round`.
+//! The leader's duties (reporting the stock of live sales, repairing missing Redis state,
+//! reconciling Redis with the ledger after a sale) run in `Scheduler::lead_round`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -142,14 +142,20 @@ impl Scheduler {
         }
     }
 
-    /// One round of the leader's duties: rebuild activities whose Redis state is missing and
-    /// re-mirror the blacklist if Redis lost it, then announce sales that just ended,
-    /// reconcile the sales that ended (again each round until Redis and the ledger agree and
-    /// the outbox is empty) and retire the ones that agree.
+    /// One round of the leader's duties: report the stock of the live activities, rebuild
+    /// those whose Redis state is missing and re-mirror the blacklist if Redis lost it, then
+    /// announce sales that just ended, reconcile the sales that ended (again each round until
+    /// Redis and the ledger agree and the outbox is empty) and retire the ones that agree.
     async fn lead_round(&self, lease: &Lease) {
         tracing::trace!(fence = lease.fence(), "scheduler round");
-        if let Err(e) = self.catalog.repair_missing().await {
-            tracing::warn!(error = %e, "cannot check activities for missing Redis state");
+        match self.catalog.live_stock().await {
+            Ok(live) => {
+                crate::metrics::record_stock(&live);
+                if let Err(e) = self.catalog.repair_missing(&live).await {
+                    tracing::warn!(error = %e, "cannot rebuild missing Redis state");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot check activities for missing Redis state"),
         }
         if let Err(e) = self.blacklist.resync().await {
             tracing::warn!(error = %e, "cannot check the blacklist mirror in Redis");

@@ -76,6 +76,18 @@ impl Admission {
         activity: ActivityId,
         retry: bool,
     ) -> Result<InFlightGuard> {
+        let decision = self.check_all(user, ip, activity, retry).await;
+        crate::metrics::count_admission(&decision);
+        decision
+    }
+
+    async fn check_all(
+        &self,
+        user: &UserId,
+        ip: IpAddr,
+        activity: ActivityId,
+        retry: bool,
+    ) -> Result<InFlightGuard> {
         self.blacklist.check(user, ip)?;
         let sale = self
             .activities

@@ -140,7 +140,9 @@ async fn purchase(
         quantity: body.quantity,
         idempotency_key: idempotency_key.as_ref(),
     };
-    api.core.reserve(activity, &call).await.map(Json)
+    let reply: PurchaseReply = api.core.reserve(activity, &call).await?;
+    tracing::Span::current().record("order_id", tracing::field::display(&reply.order_id));
+    Ok(Json(reply))
 }
 
 /// The `Idempotency-Key` header, if sent; present but invalid is a 400.
@@ -158,9 +160,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
         })
 }
 
-/// An order id from the path; one that cannot exist is simply not found.
+/// An order id from the path, named in the request's span; one that cannot exist is simply
+/// not found.
 fn order_id(text: &str) -> Result<OrderId> {
-    OrderId::parse(text).map_err(|_| Error::OrderNotFound)
+    let order = OrderId::parse(text).map_err(|_| Error::OrderNotFound)?;
+    tracing::Span::current().record("order_id", tracing::field::display(&order));
+    Ok(order)
 }
 
 /// The order's live state, from Redis (sk-core is not asked: reads add nothing to its load).

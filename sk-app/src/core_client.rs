@@ -19,9 +19,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sk_common::breaker::Breaker;
 use sk_common::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
-use sk_common::http::ErrorBody;
+use sk_common::http::{ErrorBody, X_REQUEST_ID, current_request_id};
 use sk_common::signing::{RequestSigner, SIGNATURE_HEADER, SignedParts, TIMESTAMP_HEADER};
 use sk_common::time::now_ms;
+use sk_common::trace::TRACEPARENT;
 
 use crate::error::retry_after_secs;
 use crate::settings::CoreSettings;
@@ -73,6 +74,12 @@ impl CoreClient {
             signer: RequestSigner::new(secret),
             breaker: Breaker::new(settings.breaker),
         })
+    }
+
+    /// The breaker in front of sk-core (a handle sharing its state), for its gauge.
+    #[must_use]
+    pub fn breaker(&self) -> Breaker {
+        self.breaker.clone()
     }
 
     /// Reserves for `call.user_id`; sk-core's reserve answer.
@@ -166,6 +173,13 @@ impl CoreClient {
             .request(method, url)
             .header(TIMESTAMP_HEADER, timestamp)
             .header(SIGNATURE_HEADER, signature);
+        // Not signed: they only tie sk-core's spans and logs to this request.
+        if let Some(parent) = sk_common::trace::current() {
+            request = request.header(TRACEPARENT, parent.to_string());
+        }
+        if let Some(id) = current_request_id() {
+            request = request.header(X_REQUEST_ID, id);
+        }
         if !body.is_empty() {
             request = request
                 .header(header::CONTENT_TYPE, "application/json")

@@ -15,6 +15,7 @@ pub mod api;
 pub mod browse;
 mod core_client;
 mod error;
+mod metrics;
 mod settings;
 pub mod state_sync;
 
@@ -43,6 +44,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<()> {
     warn_about_dev_secrets(&settings);
+    metrics::register();
     let redis = RedisHandle::new(&settings.redis)?;
     let mysql = MysqlPool::new(&settings.mysql)?;
     let api = api::Api::new(api::ApiParts {
@@ -59,6 +61,7 @@ pub async fn run(
     let (loaded, loaded_handle) = Gate::closed("blacklists and activities not loaded yet");
     let sync = state_sync::StateSync::new(&settings, redis.clone(), &api.admission, loaded_handle);
     let user_limit = api.admission.user_limit.clone();
+    let core_breaker = api.core.breaker();
     let core_health = format!("{}/healthz", settings.core.url.trim_end_matches('/'));
     let client = probe_client(settings.http.readiness_timeout());
     let readiness = Readiness::builder()
@@ -70,6 +73,10 @@ pub async fn run(
     let mut tasks = Tasks::new(shutdown);
     tasks.spawn("state-sync", sync.run(tasks.token()));
     tasks.spawn("rate-limit-eviction", user_limit.evict_idle(tasks.token()));
+    tasks.spawn(
+        "breaker-gauge",
+        metrics::mirror_breaker(core_breaker, tasks.token()),
+    );
     tasks.serve_http(
         listener,
         service_router(api::routes(api), readiness, &settings.http),

@@ -35,7 +35,7 @@ mod load_args;
 mod redis_clients;
 mod reserve;
 mod reserve_ceiling;
-mod sale_api;
+pub mod sale_api;
 mod soldout;
 pub mod verify;
 mod wait_ready;

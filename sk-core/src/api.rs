@@ -45,6 +45,7 @@ impl Api {
     /// simply not found).
     async fn locate(&self, order_id: &str) -> Result<(OrderId, ActivityId)> {
         let order_id = OrderId::parse(order_id).map_err(|_| Error::OrderNotFound)?;
+        tracing::Span::current().record("order_id", tracing::field::display(&order_id));
         let activity_id = self
             .inventory
             .activity_of(&mut self.redis.clone(), order_id)
@@ -96,8 +97,10 @@ async fn reserve(
     Json(body): Json<ReserveBody>,
 ) -> Result<JsonResponse<ReserveReply>> {
     let activity_id = ActivityId::parse(&activity_id).map_err(|_| Error::ActivityNotFound)?;
+    let order_id = OrderId::generate();
+    tracing::Span::current().record("order_id", tracing::field::display(&order_id));
     let request = ReserveRequest {
-        order_id: OrderId::generate(),
+        order_id,
         user_id: &body.user_id,
         quantity: body.quantity,
         idempotency_key: body.idempotency_key.as_ref(),
@@ -106,7 +109,7 @@ async fn reserve(
         .inventory
         .reserve(&mut api.redis.clone(), activity_id, &request)
         .await?;
-    metrics::counter!("sk_core_reserve_total", "outcome" => outcome_label(outcome)).increment(1);
+    metrics::counter!(crate::metrics::RESERVES, "outcome" => outcome_label(outcome)).increment(1);
     let (reservation, status) = match outcome {
         ReserveOutcome::Reserved(r) => (r, OrderStatus::Reserved),
         ReserveOutcome::Repeated(r, status) => (r, status),
@@ -161,6 +164,7 @@ async fn pay(
     Json(body): Json<PayBody>,
 ) -> Result<JsonResponse<StatusReply>> {
     let order_id = OrderId::parse(&order_id).map_err(|_| Error::OrderNotFound)?;
+    tracing::Span::current().record("order_id", tracing::field::display(&order_id));
     // The token is checked before Redis is touched: forgeries cost nothing downstream.
     let claims = api
         .tokens

@@ -9,6 +9,7 @@
 
 pub mod api;
 mod error;
+mod metrics;
 pub mod reaper;
 pub mod relay;
 mod settings;
@@ -44,6 +45,7 @@ pub async fn run(
             "running with the development secrets from defaults.toml; set SK_SECURITY__INTERNAL_SECRET and SK_SECURITY__PURCHASE_TOKEN_SECRET"
         );
     }
+    metrics::register();
     let redis = RedisHandle::new(&settings.redis)?;
     let inventory = Inventory::new(redis.key_prefix());
     let topics = vec![

@@ -10,7 +10,9 @@ use redis::aio::ConnectionManager;
 use sk_common::domain::ActivityId;
 use sk_common::redis::RedisHandle;
 use sk_common::stock::{ExpireOutcome, Inventory};
+use sk_common::trace::continue_trace;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::Result;
 use crate::settings::ReaperSettings;
@@ -79,11 +81,21 @@ impl DeadlineReaper {
             .await?;
         let outcomes = join_all(overdue.iter().map(|order_id| {
             let mut conn = conn.clone();
+            // Each expiry starts a trace of its own, which its outbox event carries on.
+            let span = tracing::info_span!(
+                "expire",
+                otel.name = "reservation expiry",
+                order_id = %order_id,
+                activity_id = activity_id.get(),
+                trace_id = tracing::field::Empty,
+            );
+            continue_trace(&span, None);
             async move {
                 self.inventory
                     .expire(&mut conn, activity_id, order_id)
                     .await
             }
+            .instrument(span)
         }))
         .await;
         let mut expired = 0_u64;
@@ -94,7 +106,7 @@ impl DeadlineReaper {
         }
         if expired > 0 {
             tracing::debug!(activity_id = %activity_id, expired, "expired overdue reservations");
-            metrics::counter!("sk_core_reservations_expired_total").increment(expired);
+            metrics::counter!(crate::metrics::RESERVATIONS_EXPIRED).increment(expired);
         }
         Ok(overdue.len())
     }

@@ -6,6 +6,8 @@
 //! new ones. A batch is produced to Kafka (idempotent producer, `acks=all`, key = order id, the
 //! fence in a header), every acknowledgement is awaited, and only then are the entries
 //! acknowledged and trimmed in Redis, by a script that first checks we still hold the lock.
+//! Each event travels in a span that continues the trace its transition happened in, and
+//! carries that context on in a `traceparent` header.
 //! An entry that cannot be encoded goes to the activity's dead-letter stream, never dropped.
 //! The moment the lease is lost, the pump stops.
 
@@ -19,15 +21,19 @@ use redis::streams::{StreamId, StreamReadOptions, StreamReadReply};
 use sk_common::backoff::Backoff;
 use sk_common::domain::ActivityId;
 use sk_common::events::FENCE_HEADER;
+use sk_common::events::OrderEvent;
 use sk_common::kafka::KafkaSettings;
 use sk_common::lock::{Lease, RedisLock};
 use sk_common::redis::RedisHandle;
 use sk_common::stock::{
     ActivityKeys, Inventory, OUTBOX_CONSUMER, OUTBOX_GROUP, ack_relayed, decode_outbox_entry,
+    entry_trace,
 };
 use sk_common::time::now_ms;
+use sk_common::trace::{TRACEPARENT, TraceParent, continue_trace};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Span;
 
 use crate::settings::RelaySettings;
 use crate::{Error, Result};
@@ -254,10 +260,18 @@ impl OutboxRelay {
                 Ok(event) => {
                     let payload = event.to_json().map_err(|e| Error::Encode(e.to_string()))?;
                     let key = event.order_id.to_string();
-                    let headers = OwnedHeaders::new().insert(Header {
+                    let (span, trace) = relay_span(&event, entry_trace(&entry.map));
+                    let trace = trace.map(|t| t.to_string());
+                    let mut headers = OwnedHeaders::new().insert(Header {
                         key: FENCE_HEADER,
                         value: Some(fence.as_str()),
                     });
+                    if let Some(trace) = &trace {
+                        headers = headers.insert(Header {
+                            key: TRACEPARENT,
+                            value: Some(trace.as_str()),
+                        });
+                    }
                     let record = FutureRecord::to(&self.topic)
                         .key(&key)
                         .payload(&payload)
@@ -266,12 +280,13 @@ impl OutboxRelay {
                         .producer
                         .send_result(record)
                         .map_err(|(e, _)| Error::Kafka(e))?;
-                    deliveries.push(delivery);
+                    deliveries.push((delivery, span));
                 }
                 Err(reason) => dead.push((entry, reason.to_string())),
             }
         }
-        for delivery in deliveries {
+        // Each event's span ends when Kafka has acknowledged it.
+        for (delivery, _span) in deliveries {
             match delivery.await {
                 Ok(Ok(_)) => {}
                 Ok(Err((e, _))) => return Err(Error::Kafka(e)),
@@ -311,9 +326,25 @@ impl OutboxRelay {
         pipe.query_async::<()>(&mut self.redis.connection())
             .await
             .map_err(sk_common::Error::from)?;
-        metrics::counter!("sk_core_outbox_dead_letters_total").increment(dead.len() as u64);
+        metrics::counter!(crate::metrics::OUTBOX_DEAD_LETTERS).increment(dead.len() as u64);
         Ok(())
     }
+}
+
+/// The span of one event's trip to Kafka, continuing the trace the transition happened in,
+/// and the context to send in the event's `traceparent` header.
+fn relay_span(event: &OrderEvent, written_in: Option<TraceParent>) -> (Span, Option<TraceParent>) {
+    let span = tracing::info_span!(
+        "relay",
+        otel.name = "outbox relay",
+        otel.kind = "producer",
+        order_id = %event.order_id,
+        activity_id = event.activity_id.get(),
+        status = event.status.as_str(),
+        trace_id = tracing::field::Empty,
+    );
+    let trace = continue_trace(&span, written_in);
+    (span, trace)
 }
 
 /// Creates the relay's consumer group (and the stream) if missing.
@@ -335,7 +366,7 @@ async fn ensure_group(conn: &mut MultiplexedConnection, keys: &ActivityKeys) -> 
 /// Relay lag (entry written → Kafka acknowledged) and the backlog left in the stream.
 fn record_progress(activity_id: ActivityId, entries: &[StreamId], backlog: u64) {
     let now = now_ms();
-    let lag = metrics::histogram!("sk_core_relay_lag_seconds");
+    let lag = metrics::histogram!(crate::metrics::RELAY_LAG);
     for entry in entries {
         let written_ms = entry
             .id
@@ -345,8 +376,8 @@ fn record_progress(activity_id: ActivityId, entries: &[StreamId], backlog: u64) 
         #[allow(clippy::cast_precision_loss, reason = "a lag in seconds needs no more")]
         lag.record(now.saturating_sub(written_ms) as f64 / 1_000.0);
     }
-    metrics::counter!("sk_core_relayed_total").increment(entries.len() as u64);
+    metrics::counter!(crate::metrics::RELAYED).increment(entries.len() as u64);
     #[allow(clippy::cast_precision_loss, reason = "a gauge")]
-    metrics::gauge!("sk_core_outbox_backlog", "activity_id" => activity_id.to_string())
+    metrics::gauge!(crate::metrics::OUTBOX_BACKLOG, "activity_id" => activity_id.to_string())
         .set(backlog as f64);
 }

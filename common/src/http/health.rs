@@ -1,4 +1,5 @@
-//! `/healthz` (the process is alive), `/readyz` (its dependencies answer), `/metrics`.
+//! `/healthz` (the process is alive), `/readyz` (its dependencies answer), `/metrics` (with
+//! the process's own figures collected on each scrape).
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -7,10 +8,12 @@ use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 
+use super::ProcessMetrics;
 use crate::readiness::{Readiness, ReadinessReport};
 
 /// The three operational routes every service serves.
 pub fn health_routes(readiness: Readiness, metrics: PrometheusHandle) -> Router {
+    let process = ProcessMetrics::default();
     Router::new()
         .route(
             "/healthz",
@@ -26,6 +29,7 @@ pub fn health_routes(readiness: Readiness, metrics: PrometheusHandle) -> Router 
         .route(
             "/metrics",
             get(move || {
+                process.collect();
                 let body = metrics.render();
                 async move {
                     (

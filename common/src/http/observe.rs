@@ -1,13 +1,14 @@
 //! Request metrics and the access log, in one middleware, plus the Prometheus recorder.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_util::MetricKindMask;
 
 use super::error::ErrorCause;
 
@@ -15,6 +16,15 @@ use super::error::ErrorCause;
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
+
+/// Size buckets (events per batch and the like): the `_size` histograms.
+const SIZE_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1_000.0, 2_000.0, 5_000.0,
+];
+
+/// A gauge not set for this long leaves `/metrics`: per-activity gauges are only set while
+/// their activity is live, so ended sales do not pile up as series.
+const GAUGE_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Installs the process-wide Prometheus recorder once and returns its handle.
 ///
@@ -25,7 +35,11 @@ pub fn install_metrics_recorder() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS);
+                .idle_timeout(MetricKindMask::GAUGE, Some(GAUGE_IDLE_TIMEOUT))
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Suffix("_size".into()), SIZE_BUCKETS)
+                });
             let recorder = match builder {
                 Ok(builder) => builder.build_recorder(),
                 Err(e) => {
@@ -37,6 +51,7 @@ pub fn install_metrics_recorder() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("another metrics recorder is installed; /metrics will be empty");
             }
+            super::shared_metrics::describe();
             handle
         })
         .clone()
@@ -54,10 +69,10 @@ pub async fn observe(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let elapsed = started.elapsed();
-    metrics::counter!("http_requests_total",
+    metrics::counter!(super::HTTP_REQUESTS,
         "method" => method, "route" => route.clone(), "status" => status.as_str().to_owned())
     .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route.clone())
+    metrics::histogram!(super::HTTP_REQUEST_DURATION, "method" => method, "route" => route.clone())
         .record(elapsed.as_secs_f64());
     if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
         tracing::error!(%method, %route, status = status.as_u16(), %cause, "request failed");

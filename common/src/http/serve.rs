@@ -13,11 +13,12 @@ use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use super::plain_errors::json_client_errors;
-use super::{HttpError, HttpSettings, health_routes, install_metrics_recorder, observe};
+use super::{HttpError, HttpSettings, health_routes, install_metrics_recorder, observe, traced};
 use crate::readiness::Readiness;
 
 /// The service's own routes plus `/healthz`, `/readyz`, `/metrics`, JSON 404/405, a body
-/// limit, JSON for extractor rejections, panic → opaque 500, and request metrics.
+/// limit, JSON for extractor rejections, panic → opaque 500, request metrics, and a span per
+/// request that continues the caller's trace.
 pub fn service_router(api: Router, readiness: Readiness, http: &HttpSettings) -> Router {
     api.merge(health_routes(readiness, install_metrics_recorder()))
         .fallback(|| async { HttpError::no_route() })
@@ -34,6 +35,7 @@ pub fn service_router(api: Router, readiness: Readiness, http: &HttpSettings) ->
             HttpError::internal("handler panicked").into_response()
         }))
         .layer(axum::middleware::from_fn(observe))
+        .layer(axum::middleware::from_fn(traced))
 }
 
 /// Serves `router` on `listener` until `shutdown` fires, then lets in-flight requests finish.

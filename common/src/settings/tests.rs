@@ -27,6 +27,7 @@ impl ServiceSettings for Sample {
         [log]
         format = "auto"
         filter = "info"
+        trace_sample_ratio = 1.0
         [redis]
         url = "redis://127.0.0.1:6379"
         key_prefix = "sk"

@@ -10,6 +10,7 @@ use super::{ActivityKeys, scripts};
 use crate::Result;
 use crate::domain::{ActivityId, OrderId, PriceCents, Quantity, UserId};
 use crate::events::{CancelReason, OrderEvent, OrderStatus, SCHEMA_VERSION};
+use crate::trace::{TRACEPARENT, TraceParent};
 
 /// The consumer group of the relay on every outbox stream.
 pub const OUTBOX_GROUP: &str = "relay";
@@ -81,6 +82,16 @@ pub fn decode_outbox_entry(
         changed_at_ms: number("changed_at_ms")?,
         cancel_reason,
     })
+}
+
+/// The trace context an outbox entry was written in, if it carries a valid one.
+#[must_use]
+pub fn entry_trace(fields: &HashMap<String, Value>) -> Option<TraceParent> {
+    match fields.get(TRACEPARENT)? {
+        Value::BulkString(bytes) => TraceParent::from_bytes(bytes),
+        Value::SimpleString(text) => TraceParent::parse(text),
+        _ => None,
+    }
 }
 
 impl OutboxEntryError {

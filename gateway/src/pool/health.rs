@@ -57,9 +57,9 @@ async fn probe_all(pool: &Pool, client: &reqwest::Client) {
 
 fn record_gauges(family: &'static str, instance: &Instance) {
     let upstream = instance.addr().to_string();
-    metrics::gauge!("gateway_upstream_ejected", "route" => family, "upstream" => upstream.clone())
+    metrics::gauge!(crate::metrics::UPSTREAM_EJECTED, "route" => family, "upstream" => upstream.clone())
         .set(f64::from(u8::from(instance.is_ejected())));
-    metrics::gauge!("gateway_breaker_state", "route" => family, "upstream" => upstream)
+    metrics::gauge!(crate::metrics::BREAKER_STATE, "route" => family, "upstream" => upstream)
         .set(instance.breaker().state().as_gauge());
 }
 

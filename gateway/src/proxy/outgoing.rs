@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, Method, Request, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use sk_common::forwarded::{TrustedProxies, X_FORWARDED_FOR};
 
@@ -93,7 +93,11 @@ impl Outgoing {
             trusted.forwarded_for(client.peer, &parts.headers),
         );
         headers.insert(X_REQUEST_ID, ids.request_id.clone());
-        headers.insert(TRACEPARENT, ids.traceparent.clone());
+        // The gateway's span is the parent upstream; without one, the client's context goes on.
+        let traceparent = sk_common::trace::current().unwrap_or(ids.traceparent);
+        if let Ok(value) = HeaderValue::from_str(&traceparent.to_string()) {
+            headers.insert(TRACEPARENT, value);
+        }
         let path_and_query = parts
             .uri
             .path_and_query()
@@ -129,7 +133,6 @@ impl Outgoing {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::HeaderValue;
 
     use super::*;
 

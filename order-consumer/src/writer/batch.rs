@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use rdkafka::Message;
+use rdkafka::message::Headers as _;
 use sk_common::events::{EventError, OrderEvent};
+use sk_common::trace::{TRACEPARENT, TraceParent, continue_trace};
+use tracing::Span;
 
 use crate::ledger::{LedgerRow, OutOfRange};
 
@@ -40,6 +43,9 @@ pub struct Batch {
     rejected: Vec<Rejected>,
     highest: BTreeMap<i32, i64>,
     len: usize,
+    /// One span per applicable event, continuing the trace its `traceparent` header names;
+    /// they end when the batch is dropped, after it is settled and committed.
+    spans: Vec<Span>,
 }
 
 impl Batch {
@@ -50,7 +56,10 @@ impl Batch {
         let highest = self.highest.entry(partition).or_insert(offset);
         *highest = (*highest).max(offset);
         match decode(message.key(), message.payload()) {
-            Ok(row) => self.rows.push(row),
+            Ok(row) => {
+                self.spans.push(apply_span(&row, trace_of(message)));
+                self.rows.push(row);
+            }
             Err(reason) => self.rejected.push(Rejected {
                 partition,
                 offset,
@@ -58,6 +67,13 @@ impl Batch {
                 payload: message.payload().map(<[u8]>::to_vec),
                 reason,
             }),
+        }
+    }
+
+    /// One debug line per applied event, inside its span (so with its trace and order id).
+    pub fn log_applied(&self) {
+        for span in &self.spans {
+            span.in_scope(|| tracing::debug!("event in the ledger"));
         }
     }
 
@@ -80,6 +96,32 @@ impl Batch {
     pub fn highest_offsets(&self) -> impl Iterator<Item = (i32, i64)> + '_ {
         self.highest.iter().map(|(&p, &o)| (p, o))
     }
+}
+
+/// The span of one event's way into the ledger, as a child of the relay's span.
+fn apply_span(row: &LedgerRow, parent: Option<TraceParent>) -> Span {
+    let event = row.event();
+    let span = tracing::info_span!(
+        "apply",
+        otel.name = "ledger apply",
+        otel.kind = "consumer",
+        order_id = %event.order_id,
+        activity_id = event.activity_id.get(),
+        status = event.status.as_str(),
+        trace_id = tracing::field::Empty,
+    );
+    continue_trace(&span, parent);
+    span
+}
+
+/// The trace context the relay sent with the message.
+fn trace_of(message: &impl Message) -> Option<TraceParent> {
+    message
+        .headers()?
+        .iter()
+        .find(|header| header.key == TRACEPARENT)
+        .and_then(|header| header.value)
+        .and_then(TraceParent::from_bytes)
 }
 
 /// The relay keys every event by its order id (hyphenated), which is what keeps an order's

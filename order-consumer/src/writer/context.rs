@@ -30,7 +30,7 @@ impl ClientContext for WriterContext {
             clippy::cast_precision_loss,
             reason = "a gauge; exact beyond 2^53 is moot"
         )]
-        metrics::gauge!("order_consumer_lag_messages").set(lag as f64);
+        metrics::gauge!(crate::metrics::LAG).set(lag as f64);
     }
 }
 

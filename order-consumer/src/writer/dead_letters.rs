@@ -81,7 +81,7 @@ impl DeadLetters {
             .send(record, self.timeout)
             .await
             .map_err(|(e, _)| e)?;
-        metrics::counter!("order_consumer_dead_letters_total").increment(1);
+        metrics::counter!(crate::metrics::DEAD_LETTERS).increment(1);
         Ok(())
     }
 }

@@ -78,7 +78,7 @@ impl Catalog {
         };
         self.store(&report).await?;
         #[allow(clippy::cast_precision_loss, reason = "a gauge")]
-        metrics::gauge!("sk_admin_reconciliation_difference_units", "activity_id" => activity_id.to_string())
+        metrics::gauge!(crate::metrics::RECONCILIATION_DIFFERENCE, "activity_id" => activity_id.to_string())
             .set(difference as f64);
         Ok(report)
     }

@@ -1,6 +1,6 @@
-//! The scheduler's duties on the catalog: rebuilding an activity whose Redis state vanished
-//! (a Redis restart without persistence, a flushed key) from the ledger, and finding the sales
-//! that still need reconciling.
+//! The scheduler's duties on the catalog: reading the stock of the live sales, rebuilding an
+//! activity whose Redis state vanished (a Redis restart without persistence, a flushed key)
+//! from the ledger, and finding the sales that still need reconciling.
 
 use mysql_async::prelude::Queryable;
 use sk_common::catalog::{LedgerFilter, ledger_orders};
@@ -15,44 +15,69 @@ use crate::{Error, Result};
 /// Most activities one scheduler round looks at, so a round stays short.
 const ROUND_MAX: u32 = 100;
 
+/// A live activity (scheduled or selling) and its stock, as one scheduler round found it.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveStock {
+    /// The activity.
+    pub activity_id: ActivityId,
+    /// Its `total_stock` in the catalog.
+    pub total_stock: u64,
+    /// Units left in Redis; `None` when Redis holds no state for it.
+    pub remaining: Option<u64>,
+}
+
 impl Catalog {
-    /// Rebuilds every activity that is still scheduled or selling but has no state in Redis;
-    /// returns the ids it rebuilt.
+    /// The live activities (not closed, not ended; at most [`ROUND_MAX`]) with their stock
+    /// in Redis: one SQL query and one Redis pipeline.
     ///
     /// # Errors
     /// MySQL or Redis failures.
-    pub async fn repair_missing(&self) -> Result<Vec<u64>> {
+    pub async fn live_stock(&self) -> Result<Vec<LiveStock>> {
         let mut conn = self.mysql.conn().await?;
-        let live: Vec<u64> = conn
+        let live: Vec<(u64, u64)> = conn
             .exec(
-                "SELECT id FROM activities WHERE closed_at IS NULL AND end_at > ? ORDER BY id LIMIT ?",
+                "SELECT id, total_stock FROM activities WHERE closed_at IS NULL AND end_at > ? ORDER BY id LIMIT ?",
                 (utc_datetime(now_ms()), ROUND_MAX),
             )
             .await
             .map_err(sk_common::Error::from)?;
         drop(conn);
-        let live: Vec<ActivityId> = live
+        let live: Vec<(ActivityId, u64)> = live
             .into_iter()
-            .filter_map(|id| ActivityId::new(id).ok())
+            .filter_map(|(id, total)| ActivityId::new(id).ok().map(|id| (id, total)))
             .collect();
         if live.is_empty() {
             return Ok(Vec::new());
         }
-        // One round trip for the whole round: most rounds find every activity in place.
+        // `remaining` is a field every activity hash has: absent means the state is missing.
         let mut pipe = redis::pipe();
-        for activity_id in &live {
-            pipe.exists(self.inventory.keys(*activity_id).activity());
+        for (activity_id, _) in &live {
+            pipe.hget(self.inventory.keys(*activity_id).activity(), "remaining");
         }
-        let present: Vec<bool> = pipe
+        let remaining: Vec<Option<i64>> = pipe
             .query_async(&mut self.redis.clone())
             .await
             .map_err(sk_common::Error::from)?;
+        Ok(live
+            .into_iter()
+            .zip(remaining)
+            .map(|((activity_id, total_stock), left)| LiveStock {
+                activity_id,
+                total_stock,
+                remaining: left.map(|n| u64::try_from(n).unwrap_or(0)),
+            })
+            .collect())
+    }
+
+    /// Rebuilds every one of `live` that has no state in Redis; returns the ids it rebuilt.
+    ///
+    /// # Errors
+    /// MySQL or Redis failures.
+    pub async fn repair_missing(&self, live: &[LiveStock]) -> Result<Vec<u64>> {
         let mut repaired = Vec::new();
-        for (activity_id, present) in live.into_iter().zip(present) {
-            if !present {
-                self.restore(activity_id).await?;
-                repaired.push(activity_id.get());
-            }
+        for activity in live.iter().filter(|a| a.remaining.is_none()) {
+            self.restore(activity.activity_id).await?;
+            repaired.push(activity.activity_id.get());
         }
         Ok(repaired)
     }
@@ -80,7 +105,7 @@ impl Catalog {
             )
             .await?;
         tracing::warn!(activity_id = %activity_id, remaining, orders = orders.len(), "rebuilt missing Redis state from the ledger");
-        metrics::counter!("sk_admin_activity_repairs_total").increment(1);
+        metrics::counter!(crate::metrics::ACTIVITY_REPAIRS).increment(1);
         self.announce(activity_id, "repaired").await
     }
 

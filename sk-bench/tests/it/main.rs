@@ -1,6 +1,6 @@
 //! sk-bench against the real platform: the whole platform in-process (every service through its
-//! library `run`, on real Redis, MariaDB and Kafka), and small stand-in servers for the load
-//! engine's timing.
+//! library `run`, on real Redis, MariaDB and Kafka) or as the real binaries, one process each
+//! (`helpers::Cluster`), and small stand-in servers for the load engine's timing.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,5 +10,8 @@
 
 mod flash;
 mod helpers;
+mod metrics;
 mod open_loop;
+mod processes;
+mod traces;
 mod verify;

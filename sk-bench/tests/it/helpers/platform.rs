@@ -6,15 +6,11 @@
 use reqwest::StatusCode;
 use sk_common::domain::{Role, UserId};
 use sk_common::jwt::JwtKeys;
-use sk_common::testing::{
-    TestServer, Vars, eventually, kafka_brokers, load_settings, redis_url, unique,
-    unique_mysql_url, unique_topics,
-};
+use sk_common::testing::{TestServer, Vars, eventually, load_settings, redis_url};
 
 use sk_bench::verify::Target;
 
-const INTERNAL_SECRET: &str = "test-internal-secret-0123456789abcdef";
-const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
+use super::Isolated;
 
 #[derive(Debug)]
 pub struct Platform {
@@ -31,46 +27,29 @@ pub struct Platform {
 impl Platform {
     /// Starts every service and waits until each one is ready.
     pub async fn start() -> Self {
-        let prefix = unique("skt");
-        let mysql_url = unique_mysql_url();
-        let (orders, dlq) = unique_topics().await;
-        let kafka: Vars = vec![
-            ("SK_KAFKA__BROKERS", kafka_brokers()),
-            ("SK_KAFKA__ORDERS_TOPIC", orders),
-            ("SK_KAFKA__DLQ_TOPIC", dlq),
-        ];
-        let redis: Vars = vec![
-            ("SK_REDIS__URL", redis_url()),
-            ("SK_REDIS__KEY_PREFIX", prefix.clone()),
-        ];
-        let secrets: Vars = vec![
-            ("SK_SECURITY__INTERNAL_SECRET", INTERNAL_SECRET.into()),
-            (
-                "SK_SECURITY__PURCHASE_TOKEN_SECRET",
-                "test-purchase-token-secret-0123456789".into(),
-            ),
-            ("SK_JWT__SECRET", JWT_SECRET.into()),
-        ];
+        let isolated = Isolated::new().await;
+        let redis = isolated.redis();
 
         // sk-admin first: it migrates the schema the consumer writes into.
-        let admin_vars = [redis.clone(), secrets.clone()]
-            .concat()
-            .into_iter()
-            .chain([("SK_MYSQL__URL", mysql_url.clone())])
-            .collect::<Vars>();
+        let admin_vars = [redis.clone(), Isolated::jwt_secret(), isolated.mysql()].concat();
         let admin: sk_admin::Settings = load_settings(&admin_vars);
         let admin = TestServer::spawn(admin, sk_admin::run).await;
         wait_ready(&admin, "sk-admin").await;
 
-        let core: sk_core::Settings =
-            load_settings(&[kafka.clone(), redis.clone(), secrets.clone()].concat());
+        let core: sk_core::Settings = load_settings(
+            &[
+                isolated.kafka.clone(),
+                redis.clone(),
+                Isolated::internal_secret(),
+                Isolated::purchase_token_secret(),
+            ]
+            .concat(),
+        );
         let core = TestServer::spawn(core, sk_core::run).await;
-        let consumer_vars = [
-            kafka,
-            vec![
-                ("SK_MYSQL__URL", mysql_url.clone()),
-                ("SK_CONSUMER__GROUP_ID", unique("sk-test-group")),
-            ],
+        let consumer_vars: Vars = [
+            isolated.kafka.clone(),
+            isolated.mysql(),
+            vec![("SK_CONSUMER__GROUP_ID", isolated.group_id.clone())],
         ]
         .concat();
         let consumer: order_consumer::Settings = load_settings(&consumer_vars);
@@ -78,11 +57,10 @@ impl Platform {
 
         let app_vars = [
             redis,
-            secrets,
-            vec![
-                ("SK_CORE__URL", format!("http://{}", core.addr)),
-                ("SK_MYSQL__URL", mysql_url.clone()),
-            ],
+            Isolated::internal_secret(),
+            Isolated::jwt_secret(),
+            isolated.mysql(),
+            vec![("SK_CORE__URL", format!("http://{}", core.addr))],
         ]
         .concat();
         let app_settings: sk_app::Settings = load_settings(&app_vars);
@@ -107,8 +85,8 @@ impl Platform {
         Self {
             gateway,
             _services: [admin, app, core, consumer],
-            mysql_url,
-            prefix,
+            mysql_url: isolated.mysql_url,
+            prefix: isolated.prefix,
             keys,
         }
     }
