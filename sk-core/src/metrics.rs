@@ -10,7 +10,8 @@ pub const RESERVES: &str = "sk_core_reserve_total";
 pub const RELAYED: &str = "sk_core_relayed_total";
 /// Histogram: outbox entry written → acknowledged by Kafka.
 pub const RELAY_LAG: &str = "sk_core_relay_lag_seconds";
-/// Gauge by `activity_id`: entries left in the outbox stream after the relay's last pass.
+/// Gauge by `activity_id`: entries left in the outbox stream (after each relay pass, and while
+/// the relay waits or fails).
 pub const OUTBOX_BACKLOG: &str = "sk_core_outbox_backlog";
 /// Counter: outbox entries moved to the dead-letter stream.
 pub const OUTBOX_DEAD_LETTERS: &str = "sk_core_outbox_dead_letters_total";
@@ -44,7 +45,7 @@ pub fn register() {
     );
     describe_gauge!(
         OUTBOX_BACKLOG,
-        "Entries left in an activity's outbox stream after the relay's last pass"
+        "Entries left in an activity's outbox stream (after each relay pass, and while the relay waits or fails)"
     );
     describe_counter!(
         OUTBOX_DEAD_LETTERS,

@@ -165,6 +165,7 @@ impl OutboxRelay {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(activity_id = %keys.activity_id(), error = %e, retry_in_ms = backoff.next_ms(), "outbox relay failed; retrying");
+                    self.report_backlog(&keys).await;
                 }
             }
             let waited = tokio::select! {
@@ -179,6 +180,19 @@ impl OutboxRelay {
             tracing::warn!(activity_id = %keys.activity_id(), "outbox lease lost; stopped relaying");
         } else {
             lease.release(&self.redis.connection()).await;
+        }
+    }
+
+    /// Sets the backlog gauge from the stream's length while nothing is relayed (idle, or
+    /// failing), so the gauge stays current, and does not drop off `/metrics` after the idle
+    /// timeout, exactly when Kafka is down and the backlog matters.
+    async fn report_backlog(&self, keys: &ActivityKeys) {
+        let length: redis::RedisResult<u64> = redis::cmd("XLEN")
+            .arg(keys.outbox())
+            .query_async(&mut self.redis.connection())
+            .await;
+        if let Ok(length) = length {
+            set_backlog(keys.activity_id(), length);
         }
     }
 
@@ -203,6 +217,7 @@ impl OutboxRelay {
             };
             if entries.is_empty() {
                 cursor = ">";
+                self.report_backlog(keys).await;
                 continue;
             }
             let publish = self.publish(keys, lease, &entries);
@@ -377,6 +392,10 @@ fn record_progress(activity_id: ActivityId, entries: &[StreamId], backlog: u64) 
         lag.record(now.saturating_sub(written_ms) as f64 / 1_000.0);
     }
     metrics::counter!(crate::metrics::RELAYED).increment(entries.len() as u64);
+    set_backlog(activity_id, backlog);
+}
+
+fn set_backlog(activity_id: ActivityId, backlog: u64) {
     #[allow(clippy::cast_precision_loss, reason = "a gauge")]
     metrics::gauge!(crate::metrics::OUTBOX_BACKLOG, "activity_id" => activity_id.to_string())
         .set(backlog as f64);

@@ -10,6 +10,7 @@
 
 mod flash;
 mod helpers;
+mod logs;
 mod metrics;
 mod open_loop;
 mod processes;

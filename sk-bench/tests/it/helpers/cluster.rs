@@ -32,6 +32,11 @@ impl Cluster {
     /// Starts every service, sk-admin first (it migrates the schema), and waits until each
     /// one is ready. `test` names the directory of the logs.
     pub async fn start(test: &str) -> Self {
+        Self::start_with(test, &[]).await
+    }
+
+    /// [`Self::start`], with `extra` settings for every service (e.g. a log filter).
+    pub async fn start_with(test: &str, extra: &[(&'static str, String)]) -> Self {
         let isolated = Isolated::new().await;
         let addrs: HashMap<Service, SocketAddr> = Service::ALL
             .into_iter()
@@ -40,7 +45,7 @@ impl Cluster {
         let log_dir = log_dir(test);
         let mut processes = HashMap::new();
         for service in Service::ALL {
-            let vars = vars_of(service, &isolated, &addrs);
+            let vars = [vars_of(service, &isolated, &addrs), extra.to_vec()].concat();
             let mut process = ServiceProcess::start(service, addrs[&service], vars, &log_dir);
             if service == Service::SkAdmin {
                 process.wait_ready().await;
