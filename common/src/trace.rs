@@ -16,6 +16,8 @@ use opentelemetry::trace::{
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use crate::events::OrderEvent;
+
 /// The header (HTTP and Kafka) that carries the trace context.
 pub const TRACEPARENT: &str = "traceparent";
 
@@ -142,6 +144,28 @@ pub fn continue_trace(span: &Span, parent: Option<TraceParent>) -> Option<TraceP
         span.record("trace_id", own.trace_id());
     }
     own
+}
+
+/// The span of one order event on its way through the pipeline (`stage`: `outbox relay`,
+/// `ledger apply`; `kind`: the OpenTelemetry span kind), continuing `parent`, with the
+/// context to send on from inside it.
+pub fn order_event_span(
+    stage: &'static str,
+    kind: &'static str,
+    event: &OrderEvent,
+    parent: Option<TraceParent>,
+) -> (Span, Option<TraceParent>) {
+    let span = tracing::info_span!(
+        "order event",
+        otel.name = stage,
+        otel.kind = kind,
+        order_id = %event.order_id,
+        activity_id = event.activity_id.get(),
+        status = event.status.as_str(),
+        trace_id = tracing::field::Empty,
+    );
+    let sent = continue_trace(&span, parent);
+    (span, sent)
 }
 
 /// The context to send downstream from the current span, if it has one.

@@ -21,7 +21,6 @@ use redis::streams::{StreamId, StreamReadOptions, StreamReadReply};
 use sk_common::backoff::Backoff;
 use sk_common::domain::ActivityId;
 use sk_common::events::FENCE_HEADER;
-use sk_common::events::OrderEvent;
 use sk_common::kafka::KafkaSettings;
 use sk_common::lock::{Lease, RedisLock};
 use sk_common::redis::RedisHandle;
@@ -30,10 +29,9 @@ use sk_common::stock::{
     entry_trace,
 };
 use sk_common::time::now_ms;
-use sk_common::trace::{TRACEPARENT, TraceParent, continue_trace};
+use sk_common::trace::{TRACEPARENT, order_event_span};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::Span;
 
 use crate::settings::RelaySettings;
 use crate::{Error, Result};
@@ -275,7 +273,12 @@ impl OutboxRelay {
                 Ok(event) => {
                     let payload = event.to_json().map_err(|e| Error::Encode(e.to_string()))?;
                     let key = event.order_id.to_string();
-                    let (span, trace) = relay_span(&event, entry_trace(&entry.map));
+                    let (span, trace) = order_event_span(
+                        "outbox relay",
+                        "producer",
+                        &event,
+                        entry_trace(&entry.map),
+                    );
                     let trace = trace.map(|t| t.to_string());
                     let mut headers = OwnedHeaders::new().insert(Header {
                         key: FENCE_HEADER,
@@ -344,22 +347,6 @@ impl OutboxRelay {
         metrics::counter!(crate::metrics::OUTBOX_DEAD_LETTERS).increment(dead.len() as u64);
         Ok(())
     }
-}
-
-/// The span of one event's trip to Kafka, continuing the trace the transition happened in,
-/// and the context to send in the event's `traceparent` header.
-fn relay_span(event: &OrderEvent, written_in: Option<TraceParent>) -> (Span, Option<TraceParent>) {
-    let span = tracing::info_span!(
-        "relay",
-        otel.name = "outbox relay",
-        otel.kind = "producer",
-        order_id = %event.order_id,
-        activity_id = event.activity_id.get(),
-        status = event.status.as_str(),
-        trace_id = tracing::field::Empty,
-    );
-    let trace = continue_trace(&span, written_in);
-    (span, trace)
 }
 
 /// Creates the relay's consumer group (and the stream) if missing.

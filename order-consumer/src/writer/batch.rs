@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rdkafka::Message;
 use rdkafka::message::Headers as _;
 use sk_common::events::{EventError, OrderEvent};
-use sk_common::trace::{TRACEPARENT, TraceParent, continue_trace};
+use sk_common::trace::{TRACEPARENT, TraceParent, order_event_span};
 use tracing::Span;
 
 use crate::ledger::{LedgerRow, OutOfRange};
@@ -57,7 +57,9 @@ impl Batch {
         *highest = (*highest).max(offset);
         match decode(message.key(), message.payload()) {
             Ok(row) => {
-                self.spans.push(apply_span(&row, trace_of(message)));
+                let (span, _) =
+                    order_event_span("ledger apply", "consumer", row.event(), trace_of(message));
+                self.spans.push(span);
                 self.rows.push(row);
             }
             Err(reason) => self.rejected.push(Rejected {
@@ -96,22 +98,6 @@ impl Batch {
     pub fn highest_offsets(&self) -> impl Iterator<Item = (i32, i64)> + '_ {
         self.highest.iter().map(|(&p, &o)| (p, o))
     }
-}
-
-/// The span of one event's way into the ledger, as a child of the relay's span.
-fn apply_span(row: &LedgerRow, parent: Option<TraceParent>) -> Span {
-    let event = row.event();
-    let span = tracing::info_span!(
-        "apply",
-        otel.name = "ledger apply",
-        otel.kind = "consumer",
-        order_id = %event.order_id,
-        activity_id = event.activity_id.get(),
-        status = event.status.as_str(),
-        trace_id = tracing::field::Empty,
-    );
-    continue_trace(&span, parent);
-    span
 }
 
 /// The trace context the relay sent with the message.
