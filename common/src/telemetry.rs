@@ -97,6 +97,17 @@ where
     }
 }
 
+/// Without an exporter every span is a non-recording one: ids only, at next to no cost. With
+/// one, a new trace is recorded with probability `ratio`, and a continued one as its caller
+/// decided (the `sampled` flag of its `traceparent`).
+fn sampler(exporting: bool, ratio: f64) -> Sampler {
+    if exporting {
+        Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
+    } else {
+        Sampler::AlwaysOff
+    }
+}
+
 /// Spans always get trace and span ids; they are recorded and exported over OTLP/HTTP only
 /// when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter reads the other `OTEL_*`
 /// variables itself), for `ratio` of new traces.
@@ -107,14 +118,8 @@ fn tracer_provider(service: &'static str, ratio: f64) -> Result<SdkTracerProvide
         )));
     }
     let exporting = std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some_and(|v| !v.is_empty());
-    // Without an exporter every span is a non-recording one: ids only, at next to no cost.
-    let sampler = if exporting {
-        Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
-    } else {
-        Sampler::AlwaysOff
-    };
     let builder = SdkTracerProvider::builder()
-        .with_sampler(sampler)
+        .with_sampler(sampler(exporting, ratio))
         .with_resource(Resource::builder().with_service_name(service).build());
     if !exporting {
         return Ok(builder.build());
@@ -124,4 +129,72 @@ fn tracer_provider(service: &'static str, ratio: f64) -> Result<SdkTracerProvide
         .build()
         .map_err(|e| Error::Telemetry(format!("otlp exporter: {e}")))?;
     Ok(builder.with_batch_exporter(exporter).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanKind, TraceId};
+    use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample as _};
+
+    use super::*;
+    use crate::trace::TraceParent;
+
+    /// What `sampler` decides for a span of trace `trace_id` whose parent is `parent`.
+    fn decision(sampler: &Sampler, parent: Option<&str>, trace_id: u128) -> SamplingDecision {
+        let parent = parent
+            .and_then(TraceParent::parse)
+            .map(TraceParent::as_parent);
+        sampler
+            .should_sample(
+                parent.as_ref(),
+                TraceId::from_bytes(trace_id.to_be_bytes()),
+                "request",
+                &SpanKind::Server,
+                &[],
+                &[],
+            )
+            .decision
+    }
+
+    const SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const NOT_SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+
+    #[test]
+    fn without_an_exporter_nothing_is_recorded() {
+        let off = sampler(false, 1.0);
+        assert_eq!(decision(&off, None, 7), SamplingDecision::Drop);
+        assert_eq!(decision(&off, Some(SAMPLED), 7), SamplingDecision::Drop);
+    }
+
+    #[test]
+    fn new_traces_follow_the_ratio_and_continued_ones_their_caller() {
+        let none = sampler(true, 0.0);
+        assert_eq!(decision(&none, None, 7), SamplingDecision::Drop);
+        assert_eq!(
+            decision(&none, Some(SAMPLED), 7),
+            SamplingDecision::RecordAndSample
+        );
+        let all = sampler(true, 1.0);
+        assert_eq!(decision(&all, None, 7), SamplingDecision::RecordAndSample);
+        assert_eq!(decision(&all, Some(NOT_SAMPLED), 7), SamplingDecision::Drop);
+        let half = sampler(true, 0.5);
+        let recorded = (1..=1_000_u128)
+            .map(|i| {
+                decision(
+                    &half,
+                    None,
+                    i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
+                )
+            })
+            .filter(|d| *d == SamplingDecision::RecordAndSample)
+            .count();
+        assert!((350..=650).contains(&recorded), "{recorded} of 1000");
+    }
+
+    #[test]
+    fn a_ratio_outside_0_to_1_is_refused() {
+        for ratio in [-0.1, 1.5, f64::NAN] {
+            assert!(tracer_provider("test", ratio).is_err(), "{ratio}");
+        }
+    }
 }

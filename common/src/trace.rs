@@ -93,7 +93,7 @@ impl TraceParent {
     }
 
     /// This context as a remote parent.
-    fn as_parent(self) -> Context {
+    pub(crate) fn as_parent(self) -> Context {
         let flags = if self.sampled {
             TraceFlags::SAMPLED
         } else {
