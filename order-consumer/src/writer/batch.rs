@@ -34,6 +34,8 @@ pub struct Rejected {
     pub key: Option<Vec<u8>>,
     pub payload: Option<Vec<u8>>,
     pub reason: Rejection,
+    /// The trace context it carried.
+    pub trace: Option<TraceParent>,
 }
 
 /// Messages consumed together and settled together.
@@ -68,6 +70,7 @@ impl Batch {
                 key: message.key().map(<[u8]>::to_vec),
                 payload: message.payload().map(<[u8]>::to_vec),
                 reason,
+                trace: trace_of(message),
             }),
         }
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sk_common::kafka::KafkaSettings;
+use sk_common::trace::TRACEPARENT;
 
 use super::batch::Rejected;
 use crate::Result;
@@ -56,7 +57,7 @@ impl DeadLetters {
     }
 
     /// Produces `rejected` (its original key and payload, plus headers saying why and from
-    /// where) and returns once the broker acknowledged it.
+    /// where, and its `traceparent`) and returns once the broker acknowledged it.
     ///
     /// # Errors
     /// When the broker does not acknowledge in time (transient: retry).
@@ -64,11 +65,16 @@ impl DeadLetters {
         let partition = rejected.partition.to_string();
         let offset = rejected.offset.to_string();
         let reason = rejected.reason.to_string();
-        let headers = OwnedHeaders::new()
+        let mut headers = OwnedHeaders::new()
             .insert(header(ERROR_HEADER, &reason))
             .insert(header(SOURCE_TOPIC_HEADER, source_topic))
             .insert(header(SOURCE_PARTITION_HEADER, &partition))
             .insert(header(SOURCE_OFFSET_HEADER, &offset));
+        // The trace the message came in, so a dead letter can be found from its trace.
+        let trace = rejected.trace.map(|t| t.to_string());
+        if let Some(trace) = &trace {
+            headers = headers.insert(header(TRACEPARENT, trace));
+        }
         let mut record: FutureRecord<'_, [u8], [u8]> =
             FutureRecord::to(&self.topic).headers(headers);
         if let Some(key) = &rejected.key {

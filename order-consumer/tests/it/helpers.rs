@@ -8,7 +8,7 @@ use sk_common::testing::{
     load_settings, mysql_hangs, mysql_server_url, unique, unique_mysql_url, unique_topics,
 };
 
-pub use broker::{Events, read_dead_letters, reset_group_to_earliest};
+pub use broker::{Events, SENT_TRACEPARENT, read_dead_letters, reset_group_to_earliest};
 pub use ledger_db::{LedgerDb, expected_row};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_order-consumer");

@@ -12,8 +12,8 @@ use sk_common::events::CancelReason;
 use sk_common::testing::{TcpProxy, eventually};
 
 use crate::helpers::{
-    TestLedger, cancelled, expected_row, ledger_vars, mysql_server_addr, paid, read_dead_letters,
-    reserved, reset_group_to_earliest, var,
+    SENT_TRACEPARENT, TestLedger, cancelled, expected_row, ledger_vars, mysql_server_addr, paid,
+    read_dead_letters, reserved, reset_group_to_earliest, var,
 };
 
 #[tokio::test]
@@ -242,6 +242,7 @@ async fn a_poison_message_is_dead_lettered_and_its_partition_moves_on() {
     assert_eq!(source_partition, partition.to_string());
     let source_offset = header(order_consumer::SOURCE_OFFSET_HEADER);
     assert_eq!(source_offset, poison_offset.to_string());
+    assert_eq!(header(sk_common::trace::TRACEPARENT), SENT_TRACEPARENT);
 
     let metrics = server
         .client

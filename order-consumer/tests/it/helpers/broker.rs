@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::OwnedMessage;
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use sk_common::events::OrderEvent;
@@ -12,6 +12,9 @@ use sk_common::kafka::KafkaSettings;
 use sk_common::testing::{DEADLINE, unique};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The trace context every produced message carries, as the relay's do.
+pub const SENT_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 /// Produces to the test's order topic and waits for every acknowledgement.
 pub struct Events {
@@ -45,15 +48,20 @@ impl Events {
         futures_util::future::join_all(events.iter().map(|e| self.send(e))).await;
     }
 
-    /// Produces arbitrary bytes; returns (partition, offset).
+    /// Produces arbitrary bytes, with [`SENT_TRACEPARENT`]; returns (partition, offset).
     pub async fn send_raw(
         &self,
         partition: Option<i32>,
         key: Option<&[u8]>,
         payload: &[u8],
     ) -> (i32, i64) {
-        let mut record: FutureRecord<'_, [u8], [u8]> =
-            FutureRecord::to(&self.topic).payload(payload);
+        let headers = OwnedHeaders::new().insert(Header {
+            key: sk_common::trace::TRACEPARENT,
+            value: Some(SENT_TRACEPARENT),
+        });
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic)
+            .payload(payload)
+            .headers(headers);
         if let Some(key) = key {
             record = record.key(key);
         }
