@@ -3,6 +3,8 @@
 
 Checks, each printed as it runs:
   - compose: `docker-compose config -q` accepts compose/docker-compose.yml;
+  - settings: every SK_ variable compose or the rendered chart gives a service is one of that
+    service's settings (README's configuration tables), so none is misspelt and ignored;
   - yamllint: the chart's values, Chart.yaml, the examples, the compose YAML (Prometheus
     config included) and, per render below, the rendered manifests;
   - schema: values.schema.json is draft-07, values.yaml and k8s/examples/*.yaml satisfy it
@@ -12,8 +14,8 @@ Checks, each printed as it runs:
     releases side by side): every object labelled with its release, names and selectors that
     never collide, probes, the headless sk-app Service the gateway points at, PDBs, HPAs,
     ServiceMonitors, the Ingress, no secret in a ConfigMap; helm lint --strict;
-  - drift: the release build command of compose/Dockerfile is the one of scripts/demo (and
-    of the README wherever it shows one);
+  - drift: the release build command of compose/Dockerfile is the one of scripts/demo and of
+    the README;
   - metrics: every metric a Grafana dashboard's queries use is in METRICS.md's table, and every
     Prometheus scrape target is a compose service.
 Ends with "deploy checks: N passed" (or "N passed, M failed" and exit status 1).
@@ -667,6 +669,69 @@ def check_build_command() -> str:
     return " ".join(want)
 
 
+# --- settings: every SK_ variable set in compose and the chart is one the binary reads -------
+
+
+def documented_settings() -> dict[str, set[str]]:
+    """Each service's SK_ variables, from README's configuration tables (which the services'
+    own tests keep equal to their defaults.toml)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    require("<!-- config:begin -->" in text and "<!-- config:end -->" in text,
+            "README.md has no configuration tables")
+    tables = text.split("<!-- config:begin -->", 1)[1].split("<!-- config:end -->", 1)[0]
+    settings: dict[str, set[str]] = {}
+    current = None
+    for line in tables.splitlines():
+        if heading := re.match(r"#### (\S+) \(", line):
+            current = heading[1]
+            settings[current] = set()
+        elif (row := re.match(r"\| `(SK_[A-Z0-9_]+)` \|", line)) and current:
+            settings[current].add(row[1])
+    require(set(settings) == set(COMPONENTS), f"README configuration tables for {sorted(settings)}")
+    return settings
+
+
+def unknown_settings(binary: str, names, settings: dict[str, set[str]]) -> list[str]:
+    return sorted(n for n in names if n.startswith("SK_") and n not in settings[binary])
+
+
+def check_compose_settings(docker_compose: str) -> str:
+    settings = documented_settings()
+    result = subprocess.run(
+        [docker_compose, "-f", str(COMPOSE_FILE), "config"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    require(result.returncode == 0, f"docker-compose config exited {result.returncode}:\n{result.stderr}")
+    services = (yaml.safe_load(result.stdout) or {}).get("services") or {}
+    problems, checked = [], 0
+    for name, service in sorted(services.items()):
+        command = service.get("command") or []
+        binary = (command.split() if isinstance(command, str) else command or [""])[0]
+        if binary not in settings:
+            continue
+        checked += 1
+        env = service.get("environment") or {}
+        names = env.keys() if isinstance(env, dict) else [e.split("=", 1)[0] for e in env]
+        if unknown := unknown_settings(binary, names, settings):
+            problems.append(f"{name} ({binary}) sets what it does not read: {', '.join(unknown)}")
+    require(checked >= len(COMPONENTS), f"only {checked} compose services run a service binary")
+    require(not problems, "\n".join(problems))
+    return f"{checked} services"
+
+
+def check_chart_settings(facts: RenderFacts) -> str:
+    settings = documented_settings()
+    problems = []
+    for deployment in by_kind(facts.objects, "Deployment"):
+        component = labels(deployment).get(COMPONENT)
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        names = set(facts.config_map(component)) | {e["name"] for e in container.get("env", [])}
+        if unknown := unknown_settings(component, names, settings):
+            problems.append(f"{component} is given what it does not read: {', '.join(unknown)}")
+    require(not problems, "\n".join(problems))
+    return f"{len(by_kind(facts.objects, 'Deployment'))} Deployments"
+
+
 # --- metrics: dashboards vs METRICS.md, Prometheus vs compose --------------------------------
 
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool",
@@ -866,6 +931,8 @@ def main() -> int:
 
     run.section("compose")
     run.check("docker-compose config -q compose/docker-compose.yml", lambda: check_compose_config(args.docker_compose))
+    run.check("every SK_ variable in compose is a setting of the service it is given to",
+              lambda: check_compose_settings(args.docker_compose))
 
     run.section("yamllint")
     run.check("chart values, Chart.yaml, examples, compose and Prometheus YAML", lambda: check_yamllint_files(config))
@@ -905,6 +972,8 @@ def main() -> int:
                   lambda f=f: check_deployments(f))
         run.check(f"{title}: ConfigMaps (listen, JSON logs, upstream URLs, trusted proxies, no secrets)",
                   lambda f=f: check_config_maps(f))
+        run.check(f"{title}: every SK_ variable is a setting of its service",
+                  lambda f=f: check_chart_settings(f))
         run.check(f"{title}: Services (headless sk-app, selectors)", lambda f=f: check_services(f))
         run.check(f"{title}: PodDisruptionBudgets and HPAs", lambda f=f: check_pdbs_and_hpas(f))
         run.check(f"{title}: ServiceMonitors, Ingress, Secret", lambda f=f: check_optional_objects(f))
