@@ -16,8 +16,8 @@ Checks, each printed as it runs:
     ServiceMonitors, the Ingress, no secret in a ConfigMap; helm lint --strict;
   - drift: the release build command of compose/Dockerfile is the one of scripts/demo and of
     the README;
-  - metrics: every metric a Grafana dashboard's queries use is in METRICS.md's table, and every
-    Prometheus scrape target is a compose service.
+  - metrics: every metric a Grafana dashboard's queries use is in METRICS.md's table, with the
+    labels the table gives it, and every Prometheus scrape target is a compose service.
 Ends with "deploy checks: N passed" (or "N passed, M failed" and exit status 1).
 """
 
@@ -799,6 +799,65 @@ def catalogue_names() -> set[str]:
     return names
 
 
+def catalogue_labels() -> dict[str, set[str]]:
+    """Each catalogued metric's label names (the `labels` column)."""
+    labels_of: dict[str, set[str]] = {}
+    columns = None
+    for line in METRICS_MD.read_text(encoding="utf-8").splitlines():
+        if not line.strip().startswith("|"):
+            columns = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if columns is None:
+            headers = [c.lower().strip("`* ") for c in cells]
+            columns = (headers.index("metric"), headers.index("labels")) \
+                if {"metric", "labels"} <= set(headers) else None
+            continue
+        if set(cells[0]) <= set("-: ") or max(columns) >= len(cells):
+            continue
+        for name in re.findall(r"`([A-Za-z_:][\w:]*)`", cells[columns[0]]):
+            labels_of[name] = set(re.findall(r"`(\w+)`", cells[columns[1]]))
+    return labels_of
+
+
+# Labels Prometheus adds to every series (compose/prometheus/prometheus.yml adds `service`),
+# and the histogram bucket bound.
+TARGET_LABELS = {"job", "instance", "service"}
+
+
+def expression_labels(expr: str) -> tuple[list[tuple[str, str]], set[str]]:
+    """(metric, label) pairs of the selectors, and the labels of by/without/on/ignoring."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    text = re.sub(r"\$\{[^}]*\}|\$\w+", " ", text)
+    selected = [(metric, label) for metric, matchers in re.findall(r"([A-Za-z_:][\w:]*)\s*\{([^}]*)\}", text)
+                for label in re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", matchers)]
+    grouped = {label for clause in re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", text)
+               for label in re.findall(r"\w+", clause)}
+    return selected, grouped
+
+
+def check_dashboard_labels() -> str:
+    labels_of = catalogue_labels()
+    require(labels_of, "METRICS.md has no table with metric and labels columns")
+    problems, count = [], 0
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        for expr in dashboard_queries(json.loads(path.read_text(encoding="utf-8"))):
+            selected, grouped = expression_labels(expr)
+            metrics = {HISTOGRAM_SUFFIX.sub("", m) for m in promql_metric_names(expr)}
+            known = TARGET_LABELS | {"le"} | set().union(*(labels_of.get(m, set()) for m in metrics))
+            for metric, label in selected:
+                count += 1
+                base = HISTOGRAM_SUFFIX.sub("", metric)
+                allowed = TARGET_LABELS | labels_of.get(base, set()) | ({"le"} if metric.endswith("_bucket") else set())
+                if base in labels_of and label not in allowed:
+                    problems.append(f"{path.name}: {metric} has no label {label!r} (in {expr.strip()[:100]!r})")
+            for label in grouped - known:
+                problems.append(f"{path.name}: no metric of {expr.strip()[:100]!r} has the label {label!r}")
+            count += len(grouped)
+    require(not problems, "\n".join(sorted(set(problems))))
+    return f"{count} label uses"
+
+
 def check_dashboards_use_catalogue() -> str:
     catalogue = catalogue_names()
     dashboards = sorted(DASHBOARDS.glob("*.json")) if DASHBOARDS.is_dir() else []
@@ -990,6 +1049,7 @@ def main() -> int:
 
     run.section("metrics")
     run.check("dashboard queries use only METRICS.md's metrics", check_dashboards_use_catalogue)
+    run.check("dashboard queries use only the catalogue's labels", check_dashboard_labels)
     run.check("every Prometheus scrape target is a compose service", check_scrape_targets)
 
     chart.close()
