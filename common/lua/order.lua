@@ -5,7 +5,9 @@
 --                payment_timeout_ms, price_cents, max_sold_per_sec (0 = no cap)
 --   2 bought     hash: user -> units held (reserved or paid)
 --   3 idem       hash: idempotency field -> order id
---   4 orders     hash: order id -> "status|user|qty|reserved_ms|expires_ms|changed_ms|reason"
+--   4 orders     hash: order id -> "status|user|qty|reserved_ms|expires_ms|changed_ms|reason|trace"
+--                (trace: the traceparent of the purchase, '' when none; records written
+--                before it existed have the first seven fields only)
 --   5 deadlines  zset: order id -> expires_ms, for reserved orders only
 --   6 outbox     stream: one entry per transition, relayed to Kafka
 --   7 rate       hash: sec, sold (the per-second sold cap's window)
@@ -22,25 +24,28 @@ end
 local function load_order(order_id)
   local raw = redis.call('HGET', K_ORDERS, order_id)
   if not raw then return nil end
-  local status, user, qty, reserved, expires, changed, reason =
-    string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+  local status, user, qty, reserved, expires, changed, reason, trace =
+    string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|?([^|]*)$')
   return {
     id = order_id, status = status, user = user, qty = tonumber(qty),
     reserved = tonumber(reserved), expires = tonumber(expires),
-    changed = tonumber(changed), reason = reason,
+    changed = tonumber(changed), reason = reason, trace = trace or '',
   }
 end
 
 local function store_order(o)
   redis.call('HSET', K_ORDERS, o.id, table.concat({
-    o.status, o.user, o.qty, o.reserved, o.expires, o.changed, o.reason }, '|'))
+    o.status, o.user, o.qty, o.reserved, o.expires, o.changed, o.reason, o.trace or '' }, '|'))
 end
 
 -- The W3C traceparent of the caller's span ('' = none); each script sets it from its last
--- argument, and the relay sends it on as a Kafka header.
+-- argument.
 local trace_context = ''
 
--- The outbox entry carries the whole order after the transition (see events.rs).
+-- The outbox entry carries the whole order after the transition (see events.rs), and the
+-- trace of the order's purchase, which the relay sends on as a Kafka header: every event of
+-- the order continues that one trace. A later transition's own caller (a payment, a
+-- cancellation, the reaper) goes along as `cause`, for the relay to link to.
 local function emit(o, activity_id)
   local price = redis.call('HGET', K_ACTIVITY, 'price_cents') or '0'
   local fields = {
@@ -48,8 +53,13 @@ local function emit(o, activity_id)
     'quantity', o.qty, 'price_cents', price, 'status', o.status,
     'reserved_at_ms', o.reserved, 'expires_at_ms', o.expires,
     'changed_at_ms', o.changed, 'cancel_reason', o.reason }
-  if trace_context ~= '' then
+  local trace = o.trace ~= '' and o.trace or trace_context
+  if trace ~= '' then
     fields[#fields + 1] = 'traceparent'
+    fields[#fields + 1] = trace
+  end
+  if trace_context ~= '' and trace_context ~= trace then
+    fields[#fields + 1] = 'cause'
     fields[#fields + 1] = trace_context
   end
   redis.call('XADD', K_OUTBOX, '*', unpack(fields))

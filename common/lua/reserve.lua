@@ -43,7 +43,7 @@ remaining = redis.call('HINCRBY', K_ACTIVITY, 'remaining', -qty)
 redis.call('HINCRBY', K_BOUGHT, user, qty)
 local o = {
   id = order_id, status = 'reserved', user = user, qty = qty, reserved = now,
-  expires = now + tonumber(a[6]), changed = now, reason = '',
+  expires = now + tonumber(a[6]), changed = now, reason = '', trace = trace_context,
 }
 store_order(o)
 redis.call('ZADD', K_DEADLINES, o.expires, order_id)

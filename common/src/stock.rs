@@ -17,8 +17,8 @@ use redis::aio::ConnectionLike;
 
 pub use keys::{ActivityKeys, ActivitySpec, BUY_RATE_ALL_PPM};
 pub use outbox::{
-    OUTBOX_CONSUMER, OUTBOX_GROUP, OutboxEntryError, ack_relayed, decode_outbox_entry, entry_trace,
-    next_stream_id,
+    OUTBOX_CONSUMER, OUTBOX_GROUP, OutboxEntryError, ack_relayed, decode_outbox_entry, entry_cause,
+    entry_trace, next_stream_id,
 };
 pub use outcomes::{
     CancelOutcome, ExpireOutcome, PayOutcome, Rejection, Reservation, ReserveOutcome,
@@ -441,7 +441,8 @@ fn idempotency_field(user: &UserId, key: &IdempotencyKey) -> String {
     format!("{}:{}:{}", user.as_str().len(), user, key)
 }
 
-/// An order as `order.lua` stores it: `status|user|qty|reserved_ms|expires_ms|changed_ms|reason`.
+/// An order as `order.lua` stores it: `status|user|qty|reserved_ms|expires_ms|changed_ms|reason`
+/// (without the purchase's trace context, which the ledger does not keep).
 fn order_record(order: &OrderEvent) -> String {
     format!(
         "{}|{}|{}|{}|{}|{}|{}",

@@ -94,19 +94,22 @@ impl TraceParent {
 
     /// This context as a remote parent.
     pub(crate) fn as_parent(self) -> Context {
+        Context::new().with_remote_span_context(self.span_context())
+    }
+
+    fn span_context(self) -> SpanContext {
         let flags = if self.sampled {
             TraceFlags::SAMPLED
         } else {
             TraceFlags::default()
         };
-        let span_context = SpanContext::new(
+        SpanContext::new(
             TraceId::from_bytes(self.trace_id.to_be_bytes()),
             SpanId::from_bytes(self.span_id.to_be_bytes()),
             flags,
             true,
             TraceState::default(),
-        );
-        Context::new().with_remote_span_context(span_context)
+        )
     }
 }
 
@@ -166,6 +169,12 @@ pub fn order_event_span(
     );
     let sent = continue_trace(&span, parent);
     (span, sent)
+}
+
+/// Links `span` to `cause`: a span of another trace that led to it (a payment's request,
+/// for the relay of the order's `paid` event, which belongs to the purchase's trace).
+pub fn link(span: &Span, cause: TraceParent) {
+    span.add_link(cause.span_context());
 }
 
 /// The context to send downstream from the current span, if it has one.

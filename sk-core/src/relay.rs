@@ -6,8 +6,9 @@
 //! new ones. A batch is produced to Kafka (idempotent producer, `acks=all`, key = order id, the
 //! fence in a header), every acknowledgement is awaited, and only then are the entries
 //! acknowledged and trimmed in Redis, by a script that first checks we still hold the lock.
-//! Each event travels in a span that continues the trace its transition happened in, and
-//! carries that context on in a `traceparent` header.
+//! Each event travels in a span that continues its order's trace (the purchase's), linked to
+//! the span that caused a later transition, and carries that context on in a `traceparent`
+//! header.
 //! An entry that cannot be encoded goes to the activity's dead-letter stream, never dropped.
 //! The moment the lease is lost, the pump stops.
 
@@ -26,10 +27,10 @@ use sk_common::lock::{Lease, RedisLock};
 use sk_common::redis::RedisHandle;
 use sk_common::stock::{
     ActivityKeys, Inventory, OUTBOX_CONSUMER, OUTBOX_GROUP, ack_relayed, decode_outbox_entry,
-    entry_trace,
+    entry_cause, entry_trace,
 };
 use sk_common::time::now_ms;
-use sk_common::trace::{TRACEPARENT, order_event_span};
+use sk_common::trace::{TRACEPARENT, link, order_event_span};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -279,6 +280,9 @@ impl OutboxRelay {
                         &event,
                         entry_trace(&entry.map),
                     );
+                    if let Some(cause) = entry_cause(&entry.map) {
+                        link(&span, cause);
+                    }
                     let trace = trace.map(|t| t.to_string());
                     let mut headers = OwnedHeaders::new().insert(Header {
                         key: FENCE_HEADER,

@@ -84,10 +84,21 @@ pub fn decode_outbox_entry(
     })
 }
 
-/// The trace context an outbox entry was written in, if it carries a valid one.
+/// The trace an outbox entry belongs to (its order's purchase), if it carries a valid one.
 #[must_use]
 pub fn entry_trace(fields: &HashMap<String, Value>) -> Option<TraceParent> {
-    match fields.get(TRACEPARENT)? {
+    trace_field(fields, TRACEPARENT)
+}
+
+/// The span that caused a later transition (a payment, a cancellation, the reaper), when it
+/// is not part of the order's own trace.
+#[must_use]
+pub fn entry_cause(fields: &HashMap<String, Value>) -> Option<TraceParent> {
+    trace_field(fields, "cause")
+}
+
+fn trace_field(fields: &HashMap<String, Value>, name: &str) -> Option<TraceParent> {
+    match fields.get(name)? {
         Value::BulkString(bytes) => TraceParent::from_bytes(bytes),
         Value::SimpleString(text) => TraceParent::parse(text),
         _ => None,

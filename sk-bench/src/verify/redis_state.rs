@@ -131,7 +131,10 @@ fn number_field(hash: &Hash, field: &str) -> anyhow::Result<Option<i64>> {
 /// An order record `status|user|qty|reserved_ms|expires_ms|changed_ms|reason`.
 fn parse_order(id: &str, record: &str) -> Option<Order> {
     let fields: Vec<&str> = record.split('|').collect();
-    let [status, user, quantity, _, _, _, _] = fields.as_slice() else {
+    // Seven fields, plus the purchase's trace context in records written since it is kept.
+    let ([status, user, quantity, _, _, _, _] | [status, user, quantity, _, _, _, _, _]) =
+        fields.as_slice()
+    else {
         return None;
     };
     Some(Order {

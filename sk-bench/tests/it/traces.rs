@@ -2,7 +2,9 @@
 //! that exports into memory, a shopper buys a unit through the gateway, and the spans of that
 //! order must form one chain with one trace id: the gateway's request → sk-app's request →
 //! sk-core's request → the outbox relay (which sends the context as a Kafka header) →
-//! order-consumer's ledger apply, which continued the trace from that header.
+//! order-consumer's ledger apply, which continued the trace from that header. The order's later
+//! events stay in that trace: paying it adds the relay and ledger spans of the `paid` event to
+//! the purchase's trace, and the relay's span links to the payment request's own trace.
 
 use std::sync::{Mutex, OnceLock};
 
@@ -66,19 +68,10 @@ async fn one_purchase_is_one_trace_from_the_gateway_to_the_ledger() {
     };
     let (answer, body) = api.buy(&shopper, activity).await;
     assert_eq!(answer.outcome, Outcome::Ok, "{answer:?} {body:?}");
-    let order_id = body.unwrap()["order_id"].as_str().unwrap().to_owned();
+    let body = body.unwrap();
+    let order_id = body["order_id"].as_str().unwrap().to_owned();
 
-    let found = Mutex::new(None);
-    eventually_within(
-        "the consumer's span of the order",
-        PIPELINE_DEADLINE,
-        || async {
-            *found.lock().unwrap() = span_of(exporter, "ledger apply", &order_id);
-            found.lock().unwrap().is_some()
-        },
-    )
-    .await;
-    let applied = found.into_inner().unwrap().unwrap();
+    let applied = wait_for_span(exporter, "ledger apply", &order_id, "reserved").await;
     let spans = exporter.get_finished_spans().unwrap();
     let trace: Vec<&SpanData> = spans
         .iter()
@@ -110,15 +103,70 @@ async fn one_purchase_is_one_trace_from_the_gateway_to_the_ledger() {
             Some(order_id.as_str())
         );
     }
+
+    let token = body["token"].as_str().unwrap().to_owned();
+    let paid = api.pay(&shopper, &order_id, &token).await;
+    assert_eq!(paid.outcome, Outcome::Ok, "{paid:?}");
+    let paid = wait_for_span(exporter, "ledger apply", &order_id, "paid").await;
+    assert_eq!(
+        paid.span_context.trace_id(),
+        applied.span_context.trace_id(),
+        "the paid event continues the purchase's trace"
+    );
+    let spans = exporter.get_finished_spans().unwrap();
+    let relayed = spans
+        .iter()
+        .find(|s| s.span_context.span_id() == paid.parent_span_id)
+        .expect("the paid event's relay span");
+    assert_eq!(describe(relayed), "outbox relay");
+    let cause = relayed
+        .links
+        .iter()
+        .next()
+        .expect("a link to the payment's own trace");
+    let payment: Vec<String> = spans
+        .iter()
+        .filter(|s| s.span_context.trace_id() == cause.span_context.trace_id())
+        .map(describe)
+        .collect();
+    assert!(
+        payment.contains(&"POST /internal/v1/orders/{order_id}/pay".to_owned())
+            && payment.contains(&"POST /api/{*rest}".to_owned()),
+        "the link leads to the payment request's trace: {payment:?}"
+    );
 }
 
-/// The finished span named `name` whose `order_id` is `order_id`, once it has ended.
-fn span_of(exporter: &InMemorySpanExporter, name: &str, order_id: &str) -> Option<SpanData> {
-    exporter
-        .get_finished_spans()
-        .ok()?
-        .into_iter()
-        .find(|s| s.name == name && attribute(s, "order_id").as_deref() == Some(order_id))
+/// The finished span named `name` of `order_id`'s event with `status`, once it has ended.
+async fn wait_for_span(
+    exporter: &InMemorySpanExporter,
+    name: &str,
+    order_id: &str,
+    status: &str,
+) -> SpanData {
+    let found = Mutex::new(None);
+    eventually_within(
+        &format!("the {name} span of the {status} event"),
+        PIPELINE_DEADLINE,
+        || async {
+            *found.lock().unwrap() = span_of(exporter, name, order_id, status);
+            found.lock().unwrap().is_some()
+        },
+    )
+    .await;
+    found.into_inner().unwrap().unwrap()
+}
+
+fn span_of(
+    exporter: &InMemorySpanExporter,
+    name: &str,
+    order_id: &str,
+    status: &str,
+) -> Option<SpanData> {
+    exporter.get_finished_spans().ok()?.into_iter().find(|s| {
+        s.name == name
+            && attribute(s, "order_id").as_deref() == Some(order_id)
+            && attribute(s, "status").as_deref() == Some(status)
+    })
 }
 
 /// `span`, its parent, the parent's parent … up to the root, within `trace`.

@@ -7,6 +7,7 @@
 //! kill a service mid-traffic and bring it back.
 
 use std::fs::OpenOptions;
+use std::hash::{BuildHasher as _, Hasher as _, RandomState};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -83,12 +84,25 @@ impl Service {
     }
 }
 
-/// A free port on 127.0.0.1 now (another process could take it before the service binds it;
-/// on loopback in a test run that does not happen in practice).
+/// Ports handed to service processes: below Linux's ephemeral range (32768–60999), which the
+/// in-process servers of parallel tests (bound to port 0) and every outgoing connection draw
+/// from. A port found free there and released for the child to bind was once taken by such a
+/// server in between ("Address already in use"); below the range only another cluster's pick,
+/// at random among 12,000, could take it.
+const SERVICE_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A port on 127.0.0.1 that is free now, from [`SERVICE_PORTS`].
 pub fn free_local_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port on 127.0.0.1")
+    let span = u64::from(SERVICE_PORTS.end - SERVICE_PORTS.start);
+    for _ in 0..1_000 {
+        let random = RandomState::new().build_hasher().finish();
+        let offset = u16::try_from(random % span).expect("below the range's width");
+        let addr = SocketAddr::from(([127, 0, 0, 1], SERVICE_PORTS.start + offset));
+        if TcpListener::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+    panic!("no free port in {SERVICE_PORTS:?} on 127.0.0.1")
 }
 
 /// A service binary running as a process of the test's.
