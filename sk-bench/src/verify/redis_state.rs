@@ -165,9 +165,12 @@ mod tests {
             ("u-7", 2, OrderStatus::Paid)
         );
         assert!(parse_order("o-1", "cancelled|u-7|1|1|2|3|expired").is_some());
+        let traced = "paid|u-7|2|1|2|3||00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(parse_order("o-1", traced).map(|o| o.quantity), Some(2));
         for bad in [
             "",
             "paid|u-7|2",
+            "paid|u-7|2|1|2|3|||extra",
             "lost|u-7|1|1|2|3|",
             "paid|u-7|x|1|2|3|",
             "paid|u-7|-1|1|2|3|",
