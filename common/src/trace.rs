@@ -1,6 +1,7 @@
 //! The W3C trace context (`traceparent`) that ties one order's life into one trace: taken
-//! from an incoming HTTP request, sent on to the next tier, stored with the outbox entry,
-//! carried as a Kafka header by the relay and continued by order-consumer.
+//! from an incoming HTTP request, sent on to the next tier, stored with the order and each of
+//! its outbox entries (so its later events join the purchase's trace), carried as a Kafka
+//! header by the relay and continued by order-consumer.
 //!
 //! Spans get their OpenTelemetry identity from the `tracing-opentelemetry` layer that
 //! [`crate::telemetry::init`] always installs (exporting only when OTLP is configured), so a
