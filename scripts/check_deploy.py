@@ -4,7 +4,9 @@
 Checks, each printed as it runs:
   - compose: `docker-compose config -q` accepts compose/docker-compose.yml;
   - settings: every SK_ variable compose or the rendered chart gives a service is one of that
-    service's settings (README's configuration tables), so none is misspelt and ignored;
+    service's settings (README's configuration tables), so none is misspelt and ignored, and
+    each service binary accepts its whole environment (`--check-config`: values in range,
+    secrets long enough, URLs that parse);
   - yamllint: the chart's values, Chart.yaml, the examples, the compose YAML (Prometheus
     config included) and, per render below, the rendered manifests;
   - schema: values.schema.json is draft-07, values.yaml and k8s/examples/*.yaml satisfy it
@@ -24,8 +26,10 @@ Ends with "deploy checks: N passed" (or "N passed, M failed" and exit status 1).
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -75,6 +79,8 @@ EVERYTHING: dict[str, Any] = {
     "gateway": {
         "service": {"type": "LoadBalancer", "port": 443, "nodePort": 30443, "externalTrafficPolicy": "Local",
                     "annotations": {"example.com/lb": "internal"}},
+        # A large number must reach the ConfigMap as 1000000, not 1e+06.
+        "config": {"SK_ROUTES__APP__PER_SEC": 1000000},
         "podAnnotations": {"example.com/scrape": "true"}, "podLabels": {"tier": "edge"},
         "nodeSelector": {"pool": "edge"},
         "tolerations": [{"key": "edge", "operator": "Exists", "effect": "NoSchedule"}],
@@ -83,7 +89,7 @@ EVERYTHING: dict[str, Any] = {
                                                 "labelSelector": {"matchLabels": {"app.kubernetes.io/component": "gateway"}}}}]}},
     },
     "skCore": {"autoscaling": {"targetMemoryUtilizationPercentage": 80}},
-    "skAdmin": {"pdb": {"enabled": False}, "config": {"SK_MYSQL__POOL_MAX": 1000000}},
+    "skAdmin": {"pdb": {"enabled": False}, "config": {"SK_MYSQL__POOL_MAX": 16}},
 }
 INSTANCE = "app.kubernetes.io/instance"
 COMPONENT = "app.kubernetes.io/component"
@@ -732,6 +738,64 @@ def check_chart_settings(facts: RenderFacts) -> str:
     return f"{len(by_kind(facts.objects, 'Deployment'))} Deployments"
 
 
+def accepted_by(binary: str, env: dict[str, str]) -> str | None:
+    """None when `binary --check-config` accepts `env` as its whole SK_ environment, else why."""
+    path = ROOT / "target" / "debug" / binary
+    require(path.is_file(), f"{rel(path)} is missing (scripts/check-deploy builds it)")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SK_", "OTEL_", "RUST_LOG"))}
+    result = subprocess.run([str(path), "--check-config"], env={**base, **env}, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, check=False)
+    return None if result.returncode == 0 else (result.stderr or result.stdout).strip()
+
+
+def check_compose_config_accepted(docker_compose: str) -> str:
+    result = subprocess.run(
+        [docker_compose, "-f", str(COMPOSE_FILE), "config"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    require(result.returncode == 0, f"docker-compose config exited {result.returncode}:\n{result.stderr}")
+    services = (yaml.safe_load(result.stdout) or {}).get("services") or {}
+    problems, checked = [], 0
+    for name, service in sorted(services.items()):
+        command = service.get("command") or []
+        binary = (command.split() if isinstance(command, str) else command or [""])[0]
+        if binary not in COMPONENTS:
+            continue
+        env = service.get("environment") or {}
+        if isinstance(env, list):
+            env = dict(e.split("=", 1) for e in env if "=" in e)
+        checked += 1
+        if why := accepted_by(binary, {k: str(v) for k, v in env.items() if v is not None}):
+            problems.append(f"{name}: {why}")
+    require(not problems, "\n".join(problems))
+    return f"{checked} services"
+
+
+def check_chart_config_accepted(facts: RenderFacts) -> str:
+    secrets: dict[str, dict[str, str]] = {}
+    for secret in by_kind(facts.objects, "Secret"):
+        data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        secrets[secret["metadata"]["name"]] = {**data, **(secret.get("stringData") or {})}
+    problems = []
+    for deployment in by_kind(facts.objects, "Deployment"):
+        component = labels(deployment).get(COMPONENT)
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = dict(facts.config_map(component))
+        for entry in container.get("env", []):
+            if "value" in entry:
+                env[entry["name"]] = str(entry["value"])
+            elif ref := entry.get("valueFrom", {}).get("secretKeyRef"):
+                value = secrets.get(ref["name"], {}).get(ref["key"])
+                require(value is not None or ref.get("optional"),
+                        f"{component}: {entry['name']} names a key the Secret lacks")
+                if value is not None:
+                    env[entry["name"]] = value
+        if why := accepted_by(component, {k: str(v) for k, v in env.items()}):
+            problems.append(f"{component}: {why}")
+    require(not problems, "\n".join(problems))
+    return f"{len(by_kind(facts.objects, 'Deployment'))} Deployments"
+
+
 # --- metrics: dashboards vs METRICS.md, Prometheus vs compose --------------------------------
 
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool",
@@ -992,6 +1056,8 @@ def main() -> int:
     run.check("docker-compose config -q compose/docker-compose.yml", lambda: check_compose_config(args.docker_compose))
     run.check("every SK_ variable in compose is a setting of the service it is given to",
               lambda: check_compose_settings(args.docker_compose))
+    run.check("each compose service accepts its settings (--check-config)",
+              lambda: check_compose_config_accepted(args.docker_compose))
 
     run.section("yamllint")
     run.check("chart values, Chart.yaml, examples, compose and Prometheus YAML", lambda: check_yamllint_files(config))
@@ -1033,6 +1099,9 @@ def main() -> int:
                   lambda f=f: check_config_maps(f))
         run.check(f"{title}: every SK_ variable is a setting of its service",
                   lambda f=f: check_chart_settings(f))
+        if f.named("Secret", release):
+            run.check(f"{title}: each service accepts its settings (--check-config)",
+                      lambda f=f: check_chart_config_accepted(f))
         run.check(f"{title}: Services (headless sk-app, selectors)", lambda f=f: check_services(f))
         run.check(f"{title}: PodDisruptionBudgets and HPAs", lambda f=f: check_pdbs_and_hpas(f))
         run.check(f"{title}: ServiceMonitors, Ingress, Secret", lambda f=f: check_optional_objects(f))

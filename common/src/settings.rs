@@ -135,6 +135,7 @@ pub fn load<S: ServiceSettings>(file: Option<&Path>, env: EnvSource) -> Result<S
         .build()
         .and_then(Config::try_deserialize)
         .map_err(|e| from_config_error(e, file))?;
+    settings.log().validate()?;
     settings.validate()?;
     Ok(settings)
 }

@@ -17,6 +17,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 pub use self::json::FlatJson;
+use crate::settings::SettingsError;
 use crate::{Error, Result};
 
 /// How a service logs and samples traces.
@@ -29,6 +30,23 @@ pub struct LogSettings {
     /// Fraction (0–1) of new traces recorded and exported when OTLP export is on. A request
     /// whose `traceparent` says sampled (or not) keeps that decision.
     pub trace_sample_ratio: f64,
+}
+
+impl LogSettings {
+    /// Checks the bounds serde cannot express.
+    ///
+    /// # Errors
+    /// [`SettingsError::Invalid`] naming `log.trace_sample_ratio` when it is outside 0–1.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if (0.0..=1.0).contains(&self.trace_sample_ratio) {
+            Ok(())
+        } else {
+            Err(SettingsError::invalid(
+                "log.trace_sample_ratio",
+                "must be between 0 and 1",
+            ))
+        }
+    }
 }
 
 /// Log output format.
@@ -114,7 +132,7 @@ fn sampler(exporting: bool, ratio: f64) -> Sampler {
 fn tracer_provider(service: &'static str, ratio: f64) -> Result<SdkTracerProvider> {
     if !(0.0..=1.0).contains(&ratio) {
         return Err(Error::Telemetry(format!(
-            "log.trace_sample_ratio (SK_LOG__TRACE_SAMPLE_RATIO) must be between 0 and 1, not {ratio}"
+            "trace sample ratio must be between 0 and 1, not {ratio}"
         )));
     }
     let exporting = std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some_and(|v| !v.is_empty());

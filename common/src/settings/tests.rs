@@ -129,6 +129,17 @@ fn a_value_out_of_bounds_names_the_key() {
     let err =
         load::<Sample>(None, EnvSource::vars([("SK_REDIS__URL", "mysql://nope")])).unwrap_err();
     assert!(err.to_string().contains("SK_REDIS__URL"), "{err}");
+    for ratio in ["1.5", "-0.1"] {
+        let err = load::<Sample>(
+            None,
+            EnvSource::vars([("SK_LOG__TRACE_SAMPLE_RATIO", ratio)]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("SK_LOG__TRACE_SAMPLE_RATIO"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
