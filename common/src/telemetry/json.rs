@@ -73,6 +73,12 @@ impl Visit for FieldsInto<'_> {
         self.0.insert(field.name().into(), value.into());
     }
 
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        // Durations in ms arrive as u128 (`Duration::as_millis`): a number while it fits.
+        let value = u64::try_from(value).map_or_else(|_| value.to_string().into(), Value::from);
+        self.0.insert(field.name().into(), value);
+    }
+
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.0.insert(field.name().into(), value.into());
     }
@@ -134,12 +140,13 @@ mod tests {
             tracing::Span::current().record("order_id", "o-9");
             let inner = tracing::info_span!("reserve", attempt = 2);
             let _inner = inner.enter();
-            tracing::info!(units = 3_u64, "reserved \"quoted\"");
+            tracing::info!(units = 3_u64, took_ms = 7_u128, "reserved \"quoted\"");
         });
         let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         let line: Value = serde_json::from_str(text.trim()).expect("one JSON line");
         assert_eq!(line["message"], "reserved \"quoted\"");
         assert_eq!(line["units"], 3);
+        assert_eq!(line["took_ms"], 7);
         assert_eq!(line["level"], "INFO");
         assert_eq!(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(line["request_id"], "r-1");
