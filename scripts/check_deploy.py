@@ -701,28 +701,37 @@ def unknown_settings(binary: str, names, settings: dict[str, set[str]]) -> list[
     return sorted(n for n in names if n.startswith("SK_") and n not in settings[binary])
 
 
-def check_compose_settings(docker_compose: str) -> str:
-    settings = documented_settings()
+def service_environments(docker_compose: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(compose service, binary, environment) of every compose service that runs one of the
+    five service binaries, from the resolved file (anchors merged, .env interpolated)."""
     result = subprocess.run(
         [docker_compose, "-f", str(COMPOSE_FILE), "config"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
     require(result.returncode == 0, f"docker-compose config exited {result.returncode}:\n{result.stderr}")
     services = (yaml.safe_load(result.stdout) or {}).get("services") or {}
-    problems, checked = [], 0
+    found = []
     for name, service in sorted(services.items()):
         command = service.get("command") or []
         binary = (command.split() if isinstance(command, str) else command or [""])[0]
-        if binary not in settings:
+        if binary not in COMPONENTS:
             continue
-        checked += 1
         env = service.get("environment") or {}
-        names = env.keys() if isinstance(env, dict) else [e.split("=", 1)[0] for e in env]
-        if unknown := unknown_settings(binary, names, settings):
-            problems.append(f"{name} ({binary}) sets what it does not read: {', '.join(unknown)}")
-    require(checked >= len(COMPONENTS), f"only {checked} compose services run a service binary")
+        if isinstance(env, list):
+            env = dict(e.split("=", 1) if "=" in e else (e, None) for e in env)
+        found.append((name, binary, {k: str(v) for k, v in env.items() if v is not None}))
+    require(len(found) >= len(COMPONENTS), f"only {len(found)} compose services run a service binary")
+    return found
+
+
+def check_compose_settings(docker_compose: str) -> str:
+    settings = documented_settings()
+    services = service_environments(docker_compose)
+    problems = [f"{name} ({binary}) sets what it does not read: {', '.join(unknown)}"
+                for name, binary, env in services
+                if (unknown := unknown_settings(binary, env, settings))]
     require(not problems, "\n".join(problems))
-    return f"{checked} services"
+    return f"{len(services)} services"
 
 
 def check_chart_settings(facts: RenderFacts) -> str:
@@ -749,26 +758,10 @@ def accepted_by(binary: str, env: dict[str, str]) -> str | None:
 
 
 def check_compose_config_accepted(docker_compose: str) -> str:
-    result = subprocess.run(
-        [docker_compose, "-f", str(COMPOSE_FILE), "config"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )
-    require(result.returncode == 0, f"docker-compose config exited {result.returncode}:\n{result.stderr}")
-    services = (yaml.safe_load(result.stdout) or {}).get("services") or {}
-    problems, checked = [], 0
-    for name, service in sorted(services.items()):
-        command = service.get("command") or []
-        binary = (command.split() if isinstance(command, str) else command or [""])[0]
-        if binary not in COMPONENTS:
-            continue
-        env = service.get("environment") or {}
-        if isinstance(env, list):
-            env = dict(e.split("=", 1) for e in env if "=" in e)
-        checked += 1
-        if why := accepted_by(binary, {k: str(v) for k, v in env.items() if v is not None}):
-            problems.append(f"{name}: {why}")
+    services = service_environments(docker_compose)
+    problems = [f"{name}: {why}" for name, binary, env in services if (why := accepted_by(binary, env))]
     require(not problems, "\n".join(problems))
-    return f"{checked} services"
+    return f"{len(services)} services"
 
 
 def check_chart_config_accepted(facts: RenderFacts) -> str:
@@ -842,46 +835,34 @@ def dashboard_queries(node: Any) -> Iterable[str]:
             yield from dashboard_queries(item)
 
 
-def catalogue_names() -> set[str]:
+def catalogue_rows() -> list[dict[str, str]]:
+    """The rows of METRICS.md's table, each as {lowercased header: cell}."""
     require(METRICS_MD.is_file(), "METRICS.md is missing")
-    names: set[str] = set()
-    column = None
+    rows: list[dict[str, str]] = []
+    headers = None
     for line in METRICS_MD.read_text(encoding="utf-8").splitlines():
         if not line.strip().startswith("|"):
-            column = None
+            headers = None
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if column is None:
+        if headers is None:
             headers = [c.lower().strip("`* ") for c in cells]
-            column = next((i for i, h in enumerate(headers) if "metric" in h or h == "name"), None)
-            continue
-        if column >= len(cells) or set(cells[column]) <= set("-: "):
-            continue
-        found = re.findall(r"`([A-Za-z_:][\w:]*)", cells[column])
-        names.update(found or re.findall(r"^[A-Za-z_:][\w:]*", cells[column]))
-    require(names, "METRICS.md has no table with a metric/name column")
-    return names
+        elif not all(set(c) <= set("-: ") for c in cells):
+            rows.append(dict(zip(headers, cells)))
+    require(any("metric" in row for row in rows), "METRICS.md has no table with a metric column")
+    return rows
+
+
+def catalogue_names() -> set[str]:
+    return {name for row in catalogue_rows()
+            for name in re.findall(r"`([A-Za-z_:][\w:]*)`", row.get("metric", ""))}
 
 
 def catalogue_labels() -> dict[str, set[str]]:
     """Each catalogued metric's label names (the `labels` column)."""
-    labels_of: dict[str, set[str]] = {}
-    columns = None
-    for line in METRICS_MD.read_text(encoding="utf-8").splitlines():
-        if not line.strip().startswith("|"):
-            columns = None
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if columns is None:
-            headers = [c.lower().strip("`* ") for c in cells]
-            columns = (headers.index("metric"), headers.index("labels")) \
-                if {"metric", "labels"} <= set(headers) else None
-            continue
-        if set(cells[0]) <= set("-: ") or max(columns) >= len(cells):
-            continue
-        for name in re.findall(r"`([A-Za-z_:][\w:]*)`", cells[columns[0]]):
-            labels_of[name] = set(re.findall(r"`(\w+)`", cells[columns[1]]))
-    return labels_of
+    return {name: set(re.findall(r"`(\w+)`", row.get("labels", "")))
+            for row in catalogue_rows()
+            for name in re.findall(r"`([A-Za-z_:][\w:]*)`", row.get("metric", ""))}
 
 
 # Labels Prometheus adds to every series (compose/prometheus/prometheus.yml adds `service`),
