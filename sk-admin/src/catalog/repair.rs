@@ -22,8 +22,9 @@ pub struct LiveStock {
     pub activity_id: ActivityId,
     /// Its `total_stock` in the catalog.
     pub total_stock: u64,
-    /// Units left in Redis; `None` when Redis holds no state for it.
-    pub remaining: Option<u64>,
+    /// Units left in Redis; `None` when Redis holds no state for it. Signed, so a breach
+    /// (stock below zero) shows as what it is.
+    pub remaining: Option<i64>,
 }
 
 impl Catalog {
@@ -64,7 +65,7 @@ impl Catalog {
             .map(|((activity_id, total_stock), left)| LiveStock {
                 activity_id,
                 total_stock,
-                remaining: left.map(|n| u64::try_from(n).unwrap_or(0)),
+                remaining: left,
             })
             .collect())
     }
