@@ -47,6 +47,8 @@ pub enum Error {
     PayloadTooLarge { limit: usize },
     #[error("cannot read the request body: {0}")]
     BadBody(String),
+    #[error("the request body did not arrive within {} ms", timeout.as_millis())]
+    BodyTimeout { timeout: Duration },
     #[error("no {family} instance can take the request")]
     Unavailable {
         family: &'static str,
@@ -89,6 +91,11 @@ impl Error {
                 format!("request body over {limit} bytes"),
             ),
             Self::BadBody(reason) => HttpError::invalid_request(reason),
+            Self::BodyTimeout { .. } => HttpError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body did not arrive in time",
+            ),
             Self::Unavailable { retry_after, .. } => unavailable(
                 "no instance can take the request; retry shortly",
                 retry_secs(retry_after),

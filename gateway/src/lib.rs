@@ -59,6 +59,7 @@ pub async fn run(
         limits: limits.clone(),
         trusted: settings.proxy.trusted_proxies.clone(),
         body_limit: settings.http.body_limit_bytes,
+        body_timeout: Duration::from_millis(settings.proxy.body_timeout_ms),
     });
     let ready_client = probe_client(settings.http.readiness_timeout());
     let readiness = Readiness::builder()

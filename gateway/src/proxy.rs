@@ -62,6 +62,8 @@ pub struct Shared {
     pub trusted: TrustedProxies,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// Longest a client may take to send its body.
+    pub body_timeout: Duration,
 }
 
 /// One route family and where it goes.
@@ -103,9 +105,15 @@ impl Route {
             .ok_or_else(no_edge)?;
         self.shared.limits.admit(client.ip)?;
         self.limit.admit()?;
-        let _slot = self.shared.limits.slot(self.family())?;
+        // The body first, within a deadline: a client that trickles it in holds no
+        // concurrency slot, and not for long.
         let (parts, body) = request.into_parts();
-        let body = read_body(&parts.headers, body, self.shared.body_limit).await?;
+        let read = read_body(&parts.headers, body, self.shared.body_limit);
+        let timeout = self.shared.body_timeout;
+        let body = tokio::time::timeout(timeout, read)
+            .await
+            .map_err(|_| Error::BodyTimeout { timeout })??;
+        let _slot = self.shared.limits.slot(self.family())?;
         let outgoing = Outgoing::new(&parts, body, &client, &ids, &self.shared.trusted);
         self.send(&outgoing).await
     }

@@ -170,6 +170,8 @@ pub struct ProxySettings {
     pub max_idle_per_instance: usize,
     /// Seconds an idle keep-alive connection is kept.
     pub idle_timeout_secs: u64,
+    /// Milliseconds a client may take to send the whole request body.
+    pub body_timeout_ms: u64,
 }
 
 impl ProxySettings {
@@ -186,7 +188,8 @@ impl ProxySettings {
             0,
             100_000,
         )?;
-        in_range("proxy.idle_timeout_secs", self.idle_timeout_secs, 1, 3_600)
+        in_range("proxy.idle_timeout_secs", self.idle_timeout_secs, 1, 3_600)?;
+        in_range("proxy.body_timeout_ms", self.body_timeout_ms, 10, 600_000)
     }
 }
 

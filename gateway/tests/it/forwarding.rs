@@ -2,7 +2,7 @@
 //! the body limit, ids and trace context, retries, timeouts and upstream errors.
 
 use reqwest::StatusCode;
-use sk_common::testing::TestServer;
+use sk_common::testing::{DEADLINE, TestServer};
 
 use crate::helpers::{CountingUpstream, gateway_vars, get, raw, send, spawn_gateway};
 
@@ -43,6 +43,31 @@ async fn only_the_api_and_admin_prefixes_are_forwarded() {
     );
     let forwarded = get(&gateway, "/api/v1/x?y=1").await;
     assert_eq!(forwarded.body["path"], "/api/v1/x");
+    gateway.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off_with_408_and_never_forwarded() {
+    let upstream = CountingUpstream::start("a").await;
+    let gateway = gateway_for(&upstream, &[("SK_PROXY__BODY_TIMEOUT_MS", "300")]).await;
+    // 100 bytes announced, 5 sent, then nothing: a slowloris body.
+    let slow = raw(
+        gateway.addr,
+        "POST /api/v1/x HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 100",
+        b"{\"a\":",
+    );
+    let (status, text) = tokio::time::timeout(DEADLINE, slow)
+        .await
+        .expect("the gateway answers a stalled body instead of waiting for it");
+    assert_eq!(status, 408, "{text}");
+    assert!(text.contains("request_timeout"), "{text}");
+    assert_eq!(upstream.contacts(), 0, "nothing of it went upstream");
+
+    let whole = send(gateway.client.post(gateway.url("/api/v1/x")).body("{}")).await;
+    assert_eq!(
+        whole.status, 200,
+        "a prompt body still goes through: {whole:?}"
+    );
     gateway.stop().await.unwrap();
 }
 
