@@ -5,9 +5,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
+use axum::response::IntoResponse as _;
 use axum::response::Response;
 use sk_common::forwarded::TrustedProxies;
+use sk_common::http::HttpError;
 use sk_common::trace::TraceParent;
 
 use crate::ids::{RequestIds, X_REQUEST_ID};
@@ -34,13 +37,23 @@ pub struct Proxied {
     pub upstream: Option<SocketAddr>,
 }
 
-/// Middleware: works out the client and the ids, runs the request, echoes `x-request-id`
-/// and logs the request.
+/// What the edge is configured with.
+#[derive(Debug, Clone)]
+pub struct EdgeSettings {
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted: TrustedProxies,
+    /// Most bytes of request target plus headers accepted (then 431).
+    pub max_header_bytes: usize,
+}
+
+/// Middleware: works out the client and the ids, refuses oversized headers, runs the request,
+/// echoes `x-request-id` and logs the request.
 pub async fn edge(
-    State(trusted): State<TrustedProxies>,
+    State(settings): State<EdgeSettings>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let trusted = &settings.trusted;
     let started = Instant::now();
     // Always there when served through `sk_common::http::serve`; absent only in unit tests.
     let peer = request
@@ -56,7 +69,17 @@ pub async fn edge(
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(client);
     request.extensions_mut().insert(ids.clone());
-    let mut response = next.run(request).await;
+    let mut response = if header_bytes(&request) > settings.max_header_bytes {
+        // Nothing this large is a shopper's request; it is not worth an upstream's time.
+        HttpError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("request headers over {} bytes", settings.max_header_bytes),
+        )
+        .into_response()
+    } else {
+        next.run(request).await
+    };
     response
         .headers_mut()
         .insert(X_REQUEST_ID, ids.request_id.clone());
@@ -84,4 +107,18 @@ pub async fn edge(
         );
     }
     response
+}
+
+/// The size of the request target and headers as sent (`name: value\r\n` each).
+fn header_bytes(request: &Request) -> usize {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum::<usize>()
+        + target
 }

@@ -87,7 +87,13 @@ pub async fn run(
             ))),
         );
     let router = service_router(routes, readiness, &settings.http).layer(
-        axum::middleware::from_fn_with_state(settings.proxy.trusted_proxies.clone(), edge::edge),
+        axum::middleware::from_fn_with_state(
+            edge::EdgeSettings {
+                trusted: settings.proxy.trusted_proxies.clone(),
+                max_header_bytes: settings.proxy.max_header_bytes,
+            },
+            edge::edge,
+        ),
     );
     let mut tasks = Tasks::new(shutdown);
     watch_pools(&mut tasks, &settings, [app, admin]);

@@ -172,6 +172,8 @@ pub struct ProxySettings {
     pub idle_timeout_secs: u64,
     /// Milliseconds a client may take to send the whole request body.
     pub body_timeout_ms: u64,
+    /// Most bytes of request target plus headers accepted from a client.
+    pub max_header_bytes: usize,
 }
 
 impl ProxySettings {
@@ -189,7 +191,13 @@ impl ProxySettings {
             100_000,
         )?;
         in_range("proxy.idle_timeout_secs", self.idle_timeout_secs, 1, 3_600)?;
-        in_range("proxy.body_timeout_ms", self.body_timeout_ms, 10, 600_000)
+        in_range("proxy.body_timeout_ms", self.body_timeout_ms, 10, 600_000)?;
+        in_range(
+            "proxy.max_header_bytes",
+            u64::try_from(self.max_header_bytes).unwrap_or(u64::MAX),
+            1_024,
+            1_048_576,
+        )
     }
 }
 

@@ -72,6 +72,35 @@ async fn a_body_that_trickles_in_is_cut_off_with_408_and_never_forwarded() {
 }
 
 #[tokio::test]
+async fn oversized_headers_are_a_431_before_any_upstream_is_contacted() {
+    let upstream = CountingUpstream::start("a").await;
+    let gateway = gateway_for(&upstream, &[("SK_PROXY__MAX_HEADER_BYTES", "8192")]).await;
+    let with_header = |len: usize| {
+        gateway
+            .client
+            .get(gateway.url("/api/v1/x"))
+            .header("x-padding", "p".repeat(len))
+    };
+    let fits = send(with_header(4_000)).await;
+    assert_eq!(fits.status, 200, "{fits:?}");
+    let huge = send(with_header(70_000)).await;
+    assert_eq!(
+        (huge.status, huge.code()),
+        (431, "headers_too_large"),
+        "{huge:?}"
+    );
+    let long_target = format!("/api/v1/x?q={}", "q".repeat(9_000));
+    let long = send(gateway.client.get(gateway.url(&long_target))).await;
+    assert_eq!((long.status, long.code()), (431, "headers_too_large"));
+    assert_eq!(
+        upstream.contacts(),
+        1,
+        "only the request that fits went upstream"
+    );
+    gateway.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_body_over_the_limit_is_a_413_before_any_upstream_is_contacted() {
     let upstream = CountingUpstream::start("a").await;
     let gateway = gateway_for(&upstream, &[("SK_HTTP__BODY_LIMIT_BYTES", "1024")]).await;
