@@ -36,6 +36,9 @@ pub struct HttpSettings {
     pub readiness_timeout_ms: u64,
     /// Largest request body accepted, in bytes (larger → 413).
     pub body_limit_bytes: usize,
+    /// Milliseconds a client may take to send a request's line and headers; a slower one
+    /// (slowloris) is disconnected.
+    pub header_read_timeout_ms: u64,
 }
 
 impl HttpSettings {
@@ -62,7 +65,19 @@ impl HttpSettings {
                 "must be between 1 and 16777216",
             ));
         }
+        if !(100..=600_000).contains(&self.header_read_timeout_ms) {
+            return Err(SettingsError::invalid(
+                "http.header_read_timeout_ms",
+                "must be between 100 and 600000",
+            ));
+        }
         Ok(())
+    }
+
+    /// How long a client may take to send a request's line and headers.
+    #[must_use]
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
     }
 
     /// How long shutdown waits for in-flight work.

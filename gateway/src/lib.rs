@@ -98,7 +98,7 @@ pub async fn run(
     let mut tasks = Tasks::new(shutdown);
     watch_pools(&mut tasks, &settings, [app, admin]);
     tasks.spawn("rate-limit-trim", limits.keep_trimmed(tasks.token()));
-    tasks.serve_http(listener, router);
+    tasks.serve_http(listener, router, &settings.http);
     tasks.run(settings.http.shutdown_grace()).await?;
     Ok(())
 }

@@ -69,6 +69,7 @@ pub async fn run(
     tasks.serve_http(
         listener,
         service_router(Router::new(), readiness, &settings.http),
+        &settings.http,
     );
     let outcome = tasks.run(settings.http.shutdown_grace()).await;
     mysql.disconnect().await;

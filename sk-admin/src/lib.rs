@@ -81,6 +81,7 @@ pub async fn run(
             readiness,
             &settings.http,
         ),
+        &settings.http,
     );
     let outcome = tasks.run(settings.http.shutdown_grace()).await;
     mysql.disconnect().await;

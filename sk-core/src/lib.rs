@@ -80,7 +80,11 @@ pub async fn run(
     let mut tasks = Tasks::new(shutdown);
     tasks.spawn("outbox relay", relay.run(tasks.token()));
     tasks.spawn("deadline reaper", reaper.run(tasks.token()));
-    tasks.serve_http(listener, service_router(api, readiness, &settings.http));
+    tasks.serve_http(
+        listener,
+        service_router(api, readiness, &settings.http),
+        &settings.http,
+    );
     tasks.run(settings.http.shutdown_grace()).await?;
     Ok(())
 }

@@ -16,6 +16,7 @@ fn settings() -> HttpSettings {
         shutdown_grace_secs: 1,
         readiness_timeout_ms: 100,
         body_limit_bytes: 64,
+        header_read_timeout_ms: 10_000,
     }
 }
 
@@ -151,4 +152,43 @@ async fn an_extractor_rejection_is_a_json_client_error() {
         .await
         .unwrap();
     assert_eq!(&bytes[..], b"abc", "successes pass untouched");
+}
+
+/// A client that sends its request line and then stalls is disconnected after the header
+/// read timeout, while a prompt client on another connection is served meanwhile.
+#[tokio::test]
+async fn a_client_that_stalls_in_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(serve(
+        listener,
+        app(),
+        shutdown.clone(),
+        Duration::from_millis(200),
+    ));
+
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut prompt = tokio::net::TcpStream::connect(addr).await.unwrap();
+    prompt
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    prompt.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(
+        ended.is_ok(),
+        "the stalled connection is still open after 5 s"
+    );
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
 }

@@ -24,6 +24,7 @@ impl ServiceSettings for Sample {
         shutdown_grace_secs = 10
         readiness_timeout_ms = 1000
         body_limit_bytes = 1024
+        header_read_timeout_ms = 10000
         [log]
         format = "auto"
         filter = "info"

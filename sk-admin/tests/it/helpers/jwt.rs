@@ -26,7 +26,12 @@ pub fn admin_token() -> String {
 /// Serves `router` in-process on a free port.
 pub async fn serve_router(router: Router) -> TestServer {
     TestServer::spawn(router, |router, listener, shutdown| {
-        sk_common::http::serve(listener, router, shutdown)
+        sk_common::http::serve(
+            listener,
+            router,
+            shutdown,
+            std::time::Duration::from_secs(10),
+        )
     })
     .await
 }

@@ -38,7 +38,12 @@ impl CoreCounter {
         };
         let router = Router::new().fallback(forward_one).with_state(forward);
         let server = TestServer::spawn(router, |router, listener, shutdown| {
-            sk_common::http::serve(listener, router, shutdown)
+            sk_common::http::serve(
+                listener,
+                router,
+                shutdown,
+                std::time::Duration::from_secs(10),
+            )
         })
         .await;
         Self { calls, server }
