@@ -1,7 +1,8 @@
 //! The services' logs, as an SRE searches them: the five real binaries log JSON, every line of
 //! every log is a JSON object, and one purchase can be followed across them by its ids — the
 //! gateway's access line by `request_id` and `trace_id`, sk-app's and sk-core's lines by those
-//! and the `order_id`, order-consumer's by `trace_id` and `order_id`.
+//! and the `order_id`, order-consumer's by `trace_id` and `order_id`. And no line holds a
+//! secret: not a bearer token (good or forged), a purchase token, or a configured key.
 
 use std::path::Path;
 
@@ -11,12 +12,12 @@ use sk_common::domain::Role;
 use sk_common::testing::{PIPELINE_DEADLINE, eventually, eventually_within};
 use sk_common::time::now_ms;
 
-use crate::helpers::{Cluster, Service};
+use crate::helpers::{Cluster, Isolated, Service};
 
 const REQUEST_ID: &str = "logs-test-purchase-1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_lines_are_json_and_carry_the_ids_of_their_order() {
+async fn log_lines_are_json_carry_the_ids_of_their_order_and_no_secret() {
     // Each request's own line (the HTTP middleware's, at debug) and the consumer's per event.
     let filter = "info,sk_common::http=debug,order_consumer=debug".to_owned();
     let cluster = Cluster::start_with("logs", &[("SK_LOG__FILTER", filter)]).await;
@@ -45,9 +46,10 @@ async fn log_lines_are_json_and_carry_the_ids_of_their_order() {
             .is_ok_and(|a| a["status"] == "open")
     })
     .await;
+    let shopper_token = cluster.token("logan", Role::Shopper);
     let bought: Value = http
         .post(api.url(&format!("/api/v1/activities/{activity}/purchase")))
-        .bearer_auth(cluster.token("logan", Role::Shopper))
+        .bearer_auth(&shopper_token)
         .header("x-request-id", REQUEST_ID)
         .json(&json!({"quantity": 1}))
         .send()
@@ -57,6 +59,28 @@ async fn log_lines_are_json_and_carry_the_ids_of_their_order() {
         .await
         .unwrap();
     let order_id = bought["order_id"].as_str().expect("a purchase").to_owned();
+    let purchase_token = bought["token"]
+        .as_str()
+        .expect("a purchase token")
+        .to_owned();
+    // Refusals log too: a forged token, a wrong purchase token.
+    let forged = format!("{shopper_token}x");
+    let refused = http
+        .post(api.url(&format!("/api/v1/activities/{activity}/purchase")))
+        .bearer_auth(&forged)
+        .json(&json!({"quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let wrong_pay = http
+        .post(api.url(&format!("/api/v1/orders/{order_id}/pay")))
+        .bearer_auth(&shopper_token)
+        .json(&json!({"token": format!("{purchase_token}x")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_pay.status(), 403);
 
     let log = |service: Service| cluster.service(service).log_path().to_owned();
     eventually_within(
@@ -88,9 +112,31 @@ async fn log_lines_are_json_and_carry_the_ids_of_their_order() {
     });
     assert_eq!(consumed["trace_id"], trace_id.as_str(), "{consumed}");
 
+    let secrets: Vec<(&str, String)> = [
+        ("the shopper's bearer token", shopper_token.clone()),
+        ("a forged bearer token", forged),
+        ("the purchase token", purchase_token),
+    ]
+    .into_iter()
+    .chain(
+        [
+            Isolated::jwt_secret(),
+            Isolated::internal_secret(),
+            Isolated::purchase_token_secret(),
+        ]
+        .concat(),
+    )
+    .collect();
     for service in Service::ALL {
         let path = log(service);
         let text = std::fs::read_to_string(&path).unwrap();
+        for (what, secret) in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{} logs {what}",
+                path.display()
+            );
+        }
         for line in text.lines().filter(|line| !line.trim().is_empty()) {
             let parsed: Value = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {line}", path.display()));
