@@ -46,4 +46,7 @@ pub mod testing;
 pub mod time;
 pub mod trace;
 
+#[cfg(test)]
+mod outside_input;
+
 pub use error::{Error, Result};
