@@ -159,3 +159,30 @@ fn secrets_never_print() {
     let s: Sample = load(None, env).unwrap();
     assert!(!format!("{s:?}").contains("hunter2"));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Whatever an operator (or a typo) puts in a variable, loading answers with settings or
+    /// an error that names the variable, never a panic.
+    #[test]
+    fn any_environment_value_loads_or_is_refused_by_name(
+        key in proptest::sample::select(vec![
+            "SK_HTTP__LISTEN",
+            "SK_HTTP__SHUTDOWN_GRACE_SECS",
+            "SK_HTTP__BODY_LIMIT_BYTES",
+            "SK_HTTP__HEADER_READ_TIMEOUT_MS",
+            "SK_LOG__FORMAT",
+            "SK_LOG__FILTER",
+            "SK_LOG__TRACE_SAMPLE_RATIO",
+            "SK_REDIS__URL",
+            "SK_REDIS__KEY_PREFIX",
+            "SK_PEERS",
+        ]),
+        value in ".{0,40}|[0-9.eE+-]{0,25}",
+    ) {
+        if let Err(e) = load::<Sample>(None, EnvSource::vars([(key, value.as_str())])) {
+            proptest::prop_assert!(e.to_string().contains(key), "{key}={value:?}: {e}");
+        }
+    }
+}
