@@ -36,8 +36,10 @@ impl LogSettings {
     /// Checks the bounds serde cannot express.
     ///
     /// # Errors
-    /// [`SettingsError::Invalid`] naming `log.trace_sample_ratio` when it is outside 0–1.
+    /// [`SettingsError::Invalid`] naming `log.filter` when it does not parse, or
+    /// `log.trace_sample_ratio` when it is outside 0–1.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        EnvFilter::try_new(&self.filter).map_err(|e| SettingsError::invalid("log.filter", e))?;
         if (0.0..=1.0).contains(&self.trace_sample_ratio) {
             Ok(())
         } else {
