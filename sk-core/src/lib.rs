@@ -73,8 +73,6 @@ pub async fn run(
             RequestSigner::new(settings.security.internal_secret.clone()),
             settings.security.request_max_skew_ms,
             settings.http.body_limit_bytes,
-            redis.connection(),
-            redis.key_prefix(),
         ),
     );
     let mut tasks = Tasks::new(shutdown);

@@ -18,8 +18,6 @@ pub enum Signature {
     WrongSecret,
     /// Correctly, but with a timestamp this far in the past.
     AgedMs(u64),
-    /// Correctly, with this timestamp: the same call twice is byte for byte a replay.
-    At(u64),
     /// Not at all.
     None,
 }
@@ -48,7 +46,6 @@ impl Core {
             Signature::Valid => (INTERNAL_SECRET, now_ms()),
             Signature::WrongSecret => ("another-secret-another-secret-000000", now_ms()),
             Signature::AgedMs(age) => (INTERNAL_SECRET, now_ms() - age),
-            Signature::At(at) => (INTERNAL_SECRET, at),
             Signature::None => ("", 0),
         };
         if !secret.is_empty() {

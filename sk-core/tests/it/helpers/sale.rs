@@ -135,8 +135,6 @@ impl Sale {
             .query_async(&mut redis)
             .await
             .unwrap();
-        // The replay guard's memory of served signatures is bookkeeping, not sale state.
-        keys.retain(|key| !key.contains(":signatures:"));
         keys.sort();
         let mut snapshot = Vec::new();
         for key in keys {
