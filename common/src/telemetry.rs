@@ -91,6 +91,11 @@ pub fn init(service: &'static str, settings: &LogSettings) -> Result<TelemetryGu
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
+    // Settings loaded through `settings::load` were checked already; a caller that built them
+    // by hand gets the same refusal here.
+    settings
+        .validate()
+        .map_err(|e| Error::Telemetry(e.to_string()))?;
     let provider = tracer_provider(service, settings.trace_sample_ratio)?;
     Registry::default()
         .with(log_layer(json))
@@ -132,11 +137,6 @@ fn sampler(exporting: bool, ratio: f64) -> Sampler {
 /// when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter reads the other `OTEL_*`
 /// variables itself), for `ratio` of new traces.
 fn tracer_provider(service: &'static str, ratio: f64) -> Result<SdkTracerProvider> {
-    if !(0.0..=1.0).contains(&ratio) {
-        return Err(Error::Telemetry(format!(
-            "trace sample ratio must be between 0 and 1, not {ratio}"
-        )));
-    }
     let exporting = std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some_and(|v| !v.is_empty());
     let builder = SdkTracerProvider::builder()
         .with_sampler(sampler(exporting, ratio))
@@ -212,9 +212,16 @@ mod tests {
     }
 
     #[test]
-    fn a_ratio_outside_0_to_1_is_refused() {
+    fn a_ratio_outside_0_to_1_or_a_bad_filter_is_refused() {
+        let settings = |filter: &str, ratio| LogSettings {
+            format: LogFormat::Json,
+            filter: filter.into(),
+            trace_sample_ratio: ratio,
+        };
+        assert!(settings("info", 0.5).validate().is_ok());
         for ratio in [-0.1, 1.5, f64::NAN] {
-            assert!(tracer_provider("test", ratio).is_err(), "{ratio}");
+            assert!(settings("info", ratio).validate().is_err(), "{ratio}");
         }
+        assert!(settings("info,[", 1.0).validate().is_err());
     }
 }

@@ -32,6 +32,7 @@ pub async fn traced(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
     let method = request.method().as_str();
+    let id = request_id(request.headers()).map(ToOwned::to_owned);
     let span = tracing::info_span!(
         "request",
         otel.name = format!("{method} {route}"),
@@ -39,7 +40,7 @@ pub async fn traced(request: Request, next: Next) -> Response {
         http.request.method = method,
         http.route = route,
         http.response.status_code = Empty,
-        request_id = request_id(request.headers()),
+        request_id = id.as_deref(),
         trace_id = Empty,
         order_id = Empty,
     );
@@ -48,7 +49,6 @@ pub async fn traced(request: Request, next: Next) -> Response {
         .get(TRACEPARENT)
         .and_then(|value| TraceParent::from_bytes(value.as_bytes()));
     let own = continue_trace(&span, parent);
-    let id = request_id(request.headers()).map(ToOwned::to_owned);
     let run = next.run(request).instrument(span.clone());
     let mut response = REQUEST_ID.scope(id, run).await;
     span.record("http.response.status_code", response.status().as_u16());
