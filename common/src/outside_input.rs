@@ -1,6 +1,7 @@
 //! Property tests of every parser that reads what a client or a peer sends: JWTs, purchase
-//! tokens, request signatures, list cursors and `traceparent`. Whatever the bytes, each one
-//! answers (no panic) and refuses what it did not issue; what it did issue reads back.
+//! tokens, request signatures (with their nonces), list cursors and `traceparent`. Whatever the
+//! bytes, each one answers (no panic) and refuses what it did not issue; what it did issue reads
+//! back.
 
 use proptest::prelude::*;
 use secrecy::SecretString;
@@ -10,7 +11,7 @@ use crate::cursor;
 use crate::domain::{ActivityId, OrderId, Quantity, UserId};
 use crate::jwt::{JwtKeys, JwtSettings};
 use crate::purchase_token::{PurchaseClaims, PurchaseTokens};
-use crate::signing::{RequestSigner, SignedParts};
+use crate::signing::{CallStamp, Nonce, PresentedSignature, RequestSigner, SignedParts};
 use crate::trace::TraceParent;
 
 const SECRET: &str = "outside-input-secret-0123456789abcdef0123";
@@ -89,16 +90,50 @@ proptest! {
         path in ".{0,100}",
         body in proptest::collection::vec(any::<u8>(), 0..200),
         timestamp in proptest::option::of("[0-9]{0,20}|.{0,20}"),
+        nonce in proptest::option::of("[0-9a-f]{32}|[0-9a-fA-F]{0,40}|.{0,40}"),
         signature in proptest::option::of("[0-9a-f]{0,80}|.{0,80}"),
     ) {
         let signer = RequestSigner::new(SecretString::from(SECRET));
         let parts = SignedParts { method: &method, path_and_query: &path, body: &body };
         let now = 1_800_000_000_000;
-        let checked = signer.verify(parts, timestamp.as_deref(), signature.as_deref(), now, 5_000);
-        let genuine = timestamp.as_deref().and_then(|t| t.parse::<u64>().ok())
-            .map(|t| signer.sign(parts, t));
+        let presented = PresentedSignature {
+            timestamp: timestamp.as_deref(),
+            nonce: nonce.as_deref(),
+            signature: signature.as_deref(),
+        };
+        let checked = signer.verify(parts, presented, now, 5_000);
+        let timestamp_ms = timestamp.as_deref().and_then(|t| t.parse::<u64>().ok());
+        let nonce = nonce.as_deref().and_then(|n| Nonce::parse(n).ok());
+        let genuine = timestamp_ms.zip(nonce)
+            .map(|(timestamp_ms, nonce)| signer.sign(parts, CallStamp { timestamp_ms, nonce }));
         if genuine.is_none() || genuine.as_deref() != signature.as_deref() {
             prop_assert!(checked.is_err());
+        }
+    }
+
+    #[test]
+    fn a_request_we_signed_verifies_and_only_with_its_own_nonce(
+        method in "[A-Z]{1,8}",
+        path in "/[ -~]{0,100}",
+        body in proptest::collection::vec(any::<u8>(), 0..200),
+        skew in 0_u64..=5_000,
+        other in any::<u128>(),
+    ) {
+        let signer = RequestSigner::new(SecretString::from(SECRET));
+        let parts = SignedParts { method: &method, path_and_query: &path, body: &body };
+        let stamp = CallStamp::now();
+        let [(_, timestamp), (_, nonce), (_, signature)] = signer.headers(parts, stamp);
+        let mut presented = PresentedSignature {
+            timestamp: Some(&timestamp),
+            nonce: Some(&nonce),
+            signature: Some(&signature),
+        };
+        let now = stamp.timestamp_ms + skew;
+        prop_assert_eq!(signer.verify(parts, presented, now, 5_000), Ok(stamp.nonce));
+        let other = format!("{other:032x}");
+        presented.nonce = Some(&other);
+        if other != nonce {
+            prop_assert!(signer.verify(parts, presented, now, 5_000).is_err());
         }
     }
 

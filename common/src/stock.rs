@@ -31,6 +31,7 @@ use outcomes::{first, parse_record, parse_reserve, unexpected};
 use crate::Result;
 use crate::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
 use crate::events::{OrderEvent, OrderStatus};
+use crate::signing::Nonce;
 
 /// How long the order-id → activity index outlives a reservation (lookups by order id only).
 const ORDER_INDEX_TTL_SECS: u64 = 30 * 24 * 3600;
@@ -85,6 +86,14 @@ impl Inventory {
 
     fn order_index(&self, order_id: OrderId) -> String {
         format!("{}:order:{order_id}", self.prefix)
+    }
+
+    /// The mark of a signed internal call sk-core has served, by the call's nonce: its replay
+    /// guard sets it (`SET NX`, expiring after twice the freshness window) and refuses a call
+    /// whose mark exists. Not an activity's key, so without a hash tag: one key per command.
+    #[must_use]
+    pub fn served_call(&self, nonce: Nonce) -> String {
+        format!("{}:nonce:{nonce}", self.prefix)
     }
 
     /// Writes an activity's settings, sets its stock if it has none yet, and registers it.

@@ -1,5 +1,6 @@
 //! The client of sk-core's internal API (see sk-core's `api` module): one keep-alive pool,
-//! a timeout on every call, and every request signed with the shared internal secret.
+//! a timeout on every call, and every request signed with the shared internal secret, with a
+//! nonce of its own (sk-core serves each nonce once, refusing replays).
 //!
 //! sk-core's 2xx bodies are returned to the caller; its 4xx answers become
 //! [`Error::Refused`] (passed on to the shopper unchanged); no answer in time, a 5xx or an
@@ -20,8 +21,7 @@ use serde::de::DeserializeOwned;
 use sk_common::breaker::Breaker;
 use sk_common::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
 use sk_common::http::{ErrorBody, X_REQUEST_ID, current_request_id};
-use sk_common::signing::{RequestSigner, SIGNATURE_HEADER, SignedParts, TIMESTAMP_HEADER};
-use sk_common::time::now_ms;
+use sk_common::signing::{CallStamp, RequestSigner, SignedParts};
 use sk_common::trace::TRACEPARENT;
 
 use crate::error::retry_after_secs;
@@ -159,20 +159,20 @@ impl CoreClient {
         url: Url,
         body: Vec<u8>,
     ) -> Result<T> {
-        let timestamp = now_ms();
-        let signature = self.signer.sign(
+        // A stamp of its own for every call (a retry is a new call): sk-core serves each nonce
+        // once, so two calls alike in every other part within one millisecond both go through.
+        let signature = self.signer.headers(
             SignedParts {
                 method: method.as_str(),
                 path_and_query: &path_and_query(&url),
                 body: &body,
             },
-            timestamp,
+            CallStamp::now(),
         );
-        let mut request = self
-            .http
-            .request(method, url)
-            .header(TIMESTAMP_HEADER, timestamp)
-            .header(SIGNATURE_HEADER, signature);
+        let mut request = self.http.request(method, url);
+        for (name, value) in signature {
+            request = request.header(name, value);
+        }
         // Not signed: they only tie sk-core's spans and logs to this request.
         if let Some(parent) = sk_common::trace::current() {
             request = request.header(TRACEPARENT, parent.to_string());
@@ -209,7 +209,8 @@ async fn read_answer<T: DeserializeOwned>(response: reqwest::Response) -> Result
         return serde_json::from_slice(&bytes).map_err(|e| unavailable("decoding an answer", e));
     }
     // A 401 from sk-core means our signature was refused: a secret or clock mismatch between
-    // the services, which the shopper can do nothing about.
+    // the services, which the shopper can do nothing about (a `replayed_request` would mean a
+    // call was delivered twice: each call we make has a nonce of its own).
     if status.is_client_error()
         && status != StatusCode::UNAUTHORIZED
         && let Ok(body) = serde_json::from_slice::<ErrorBody>(&bytes)

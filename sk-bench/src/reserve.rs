@@ -19,8 +19,7 @@ use reqwest::header::CONTENT_TYPE;
 use secrecy::SecretString;
 use serde_json::json;
 use sk_common::domain::ActivityId;
-use sk_common::signing::{RequestSigner, SIGNATURE_HEADER, SignedParts, TIMESTAMP_HEADER};
-use sk_common::time::now_ms;
+use sk_common::signing::{CallStamp, RequestSigner, SignedParts};
 use tokio::time::Instant;
 
 use crate::bench_activity::{self, BenchActivity};
@@ -238,22 +237,19 @@ impl ReserveClient {
     /// or limit exceeded, …) a refusal, anything else a failure.
     async fn reserve(&self, call: u64) -> Answer {
         let body = json!({"user_id": format!("bench-{call}"), "quantity": 1}).to_string();
-        let timestamp = now_ms();
         let parts = SignedParts {
             method: "POST",
             path_and_query: &self.path,
             body: body.as_bytes(),
         };
-        let signature = self.signer.sign(parts, timestamp);
-        let sent = self
+        let mut request = self
             .http
             .post(&*self.url)
-            .header(CONTENT_TYPE, "application/json")
-            .header(TIMESTAMP_HEADER, timestamp.to_string())
-            .header(SIGNATURE_HEADER, signature)
-            .body(body)
-            .send()
-            .await;
+            .header(CONTENT_TYPE, "application/json");
+        for (name, value) in self.signer.headers(parts, CallStamp::now()) {
+            request = request.header(name, value);
+        }
+        let sent = request.body(body).send().await;
         let (answer, _) = answer_of(sent).await;
         if answer.outcome == Outcome::Ok {
             self.reserved.fetch_add(1, Ordering::Relaxed);

@@ -1,4 +1,4 @@
-//! The internal API sk-app calls (every request signed, see [`signature`]):
+//! The internal API sk-app calls (every request signed and served once, see [`signature`]):
 //!
 //! - `POST /internal/v1/activities/{id}/reserve` `{user_id, quantity, idempotency_key?}`
 //! - `POST /internal/v1/orders/{order_id}/pay` `{user_id, token}`
@@ -7,6 +7,7 @@
 //!
 //! `user_id` comes from the shopper's verified JWT at sk-app; the signature vouches for it.
 
+mod replay_guard;
 mod signature;
 
 use axum::extract::rejection::QueryRejection;
@@ -25,6 +26,7 @@ use sk_common::stock::{
 };
 use sk_common::time::rfc3339_from_ms;
 
+pub use replay_guard::ReplayGuard;
 pub use signature::Verifier;
 
 use crate::{Error, Result};

@@ -14,6 +14,8 @@ pub enum Error {
     Task(#[from] TaskFailed),
     #[error("request refused: {0}")]
     Signature(#[from] SignatureError),
+    #[error("request refused: this signed call was already served")]
+    Replayed,
     #[error("the purchase token is not valid for this order")]
     InvalidToken,
     #[error("no such activity")]
@@ -44,6 +46,7 @@ impl Error {
         match self {
             Self::Signature(SignatureError::Stale) => client(S::UNAUTHORIZED, "stale_request"),
             Self::Signature(_) => client(S::UNAUTHORIZED, "invalid_signature"),
+            Self::Replayed => client(S::UNAUTHORIZED, "replayed_request"),
             Self::InvalidToken => client(S::FORBIDDEN, "invalid_token"),
             Self::ActivityNotFound => client(S::NOT_FOUND, "activity_not_found"),
             Self::OrderNotFound => client(S::NOT_FOUND, "order_not_found"),

@@ -1,11 +1,12 @@
 //! sk-core: the authority on stock.
 //!
-//! Serves (internal, called by sk-app; every call HMAC-signed): reserve, pay, cancel and order
-//! status (see [`api`]), plus `/healthz`, `/readyz`, `/metrics`.
+//! Serves (internal, called by sk-app; every call HMAC-signed, and served once): reserve, pay,
+//! cancel and order status (see [`api`]), plus `/healthz`, `/readyz`, `/metrics`.
 //! Runs: the outbox relay (Redis streams → Kafka `sk.orders`, one owner per activity) and the
 //! payment-deadline reaper.
-//! Talks to: Redis (stock, orders, outbox streams; required for readiness) and Kafka (the
-//! relay's target; reported by `/readyz`, not required: the outbox buffers in Redis).
+//! Talks to: Redis (stock, orders, outbox streams, the nonces of served calls; required for
+//! readiness) and Kafka (the relay's target; reported by `/readyz`, not required: the outbox
+//! buffers in Redis).
 
 pub mod api;
 mod error;
@@ -27,7 +28,7 @@ use tokio::net::TcpListener;
 pub use error::{Error, Result};
 pub use settings::{ReaperSettings, RelaySettings, SecuritySettings, Settings};
 
-use crate::api::{Api, Verifier};
+use crate::api::{Api, ReplayGuard, Verifier};
 use crate::reaper::DeadlineReaper;
 use crate::relay::OutboxRelay;
 
@@ -63,6 +64,11 @@ pub async fn run(
         settings.relay.clone(),
     )?;
     let reaper = DeadlineReaper::new(inventory.clone(), redis.clone(), settings.reaper.clone());
+    let replays = ReplayGuard::new(
+        redis.connection(),
+        inventory.clone(),
+        settings.security.request_max_skew_ms,
+    );
     let api = api::routes(
         Api {
             inventory,
@@ -73,6 +79,7 @@ pub async fn run(
             RequestSigner::new(settings.security.internal_secret.clone()),
             settings.security.request_max_skew_ms,
             settings.http.body_limit_bytes,
+            replays,
         ),
     );
     let mut tasks = Tasks::new(shutdown);

@@ -34,7 +34,8 @@ pub struct Settings {
 pub struct SecuritySettings {
     /// Shared with sk-app; signs every internal call.
     pub internal_secret: SecretString,
-    /// Milliseconds a signed request's timestamp may differ from this clock.
+    /// Milliseconds a signed request's timestamp may differ from this clock (a served call's
+    /// nonce is remembered for twice this long).
     pub request_max_skew_ms: u64,
     /// Signs purchase tokens.
     pub purchase_token_secret: SecretString,

@@ -187,6 +187,23 @@ async fn pay_cancel_and_their_refusals() {
     );
 }
 
+/// One payment sent many times at once (a double click, a client's retry) makes calls to
+/// sk-core alike in method, path and body, several in the same millisecond: each has a nonce
+/// of its own, so sk-core serves every one (paying twice is 200 again), none as a replay.
+#[tokio::test]
+async fn the_same_payment_sent_many_times_at_once_is_200_every_time() {
+    let shop = Shop::start().await;
+    shop.open_activity(1, 10, 1).await;
+    let alice = shop.shopper("alice");
+    let bought = shop.buy(&alice, 1, 1).await;
+    let order = bought.body["order_id"].as_str().unwrap();
+    let token = bought.body["token"].as_str().unwrap();
+    let payments = (0..20).map(|_| shop.pay(&alice, order, token));
+    for paid in futures_util::future::join_all(payments).await {
+        assert_eq!((paid.status, &paid.body), (200, &json!({"status": "paid"})));
+    }
+}
+
 #[tokio::test]
 async fn sk_core_down_is_503_with_retry_after() {
     let shop = Shop::core_down().await;

@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 use sk_common::domain::{ActivityId, OrderId, Quantity, UserId};
 use sk_common::purchase_token::{PurchaseClaims, PurchaseTokens};
+use sk_common::signing::Nonce;
 
 use crate::helpers::{Sale, Signature, open_activity};
 
@@ -47,6 +48,33 @@ async fn hostile_requests_are_refused_and_change_nothing() {
             reserve.into(),
             good.clone(),
             Signature::None,
+            401,
+            "invalid_signature",
+        ),
+        (
+            "no nonce",
+            Method::POST,
+            reserve.into(),
+            good.clone(),
+            Signature::NoNonce,
+            401,
+            "invalid_signature",
+        ),
+        (
+            "a nonce other than the signed one",
+            Method::POST,
+            reserve.into(),
+            good.clone(),
+            Signature::TamperedNonce(Nonce::generate()),
+            401,
+            "invalid_signature",
+        ),
+        (
+            "malformed nonce",
+            Method::POST,
+            reserve.into(),
+            good.clone(),
+            Signature::MalformedNonce,
             401,
             "invalid_signature",
         ),

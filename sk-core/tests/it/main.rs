@@ -12,4 +12,5 @@ mod helpers;
 mod hostile;
 mod lifecycle;
 mod purchase;
+mod replay;
 mod takeover;

@@ -3,11 +3,10 @@
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use sk_common::signing::{RequestSigner, SIGNATURE_HEADER, SignedParts, TIMESTAMP_HEADER};
+use sk_common::signing::{CallStamp, RequestSigner, SignedParts};
 use sk_common::testing::{
     TestServer, Vars, kafka_brokers, load_settings, redis_url, unique, unique_topics,
 };
-use sk_common::time::now_ms;
 
 const INTERNAL_SECRET: &str = "test-internal-secret-0123456789abcdef";
 
@@ -64,24 +63,21 @@ impl Pipeline {
 
     async fn signed(&self, path: &str, body: &Value) -> (u16, Value) {
         let body = serde_json::to_vec(body).unwrap();
-        let timestamp = now_ms();
         let signer = RequestSigner::new(SecretString::from(INTERNAL_SECRET));
         let parts = SignedParts {
             method: "POST",
             path_and_query: path,
             body: &body,
         };
-        let response = self
+        let mut request = self
             .core
             .client
             .post(self.core.url(path))
-            .header("content-type", "application/json")
-            .header(TIMESTAMP_HEADER, timestamp.to_string())
-            .header(SIGNATURE_HEADER, signer.sign(parts, timestamp))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+            .header("content-type", "application/json");
+        for (name, value) in signer.headers(parts, CallStamp::now()) {
+            request = request.header(name, value);
+        }
+        let response = request.body(body).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }

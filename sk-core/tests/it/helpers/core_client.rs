@@ -3,23 +3,68 @@
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use sk_common::signing::{RequestSigner, SIGNATURE_HEADER, SignedParts, TIMESTAMP_HEADER};
+use sk_common::signing::{CallStamp, NONCE_HEADER, Nonce, RequestSigner, SignedParts};
 use sk_common::testing::TestServer;
-use sk_common::time::now_ms;
 
 use super::INTERNAL_SECRET;
 
 /// How a test signs a request.
 #[derive(Debug, Clone)]
 pub enum Signature {
-    /// Correctly, with the shared secret and the current time.
+    /// Correctly: the shared secret, the current time and a fresh nonce.
     Valid,
+    /// Correctly, with exactly this stamp: the same call sent again is a replay; calls alike
+    /// but for their nonces are two genuine calls.
+    Stamped(CallStamp),
     /// With another secret.
     WrongSecret,
     /// Correctly, but with a timestamp this far in the past.
     AgedMs(u64),
+    /// Correctly, but sent without its nonce.
+    NoNonce,
+    /// Correctly, but sent with another well-formed nonce than the one signed.
+    TamperedNonce(Nonce),
+    /// Correctly, but with a nonce header that is not 32 lowercase hex digits.
+    MalformedNonce,
     /// Not at all.
     None,
+}
+
+impl Signature {
+    /// The signature headers of a request with `parts`.
+    fn headers(&self, parts: SignedParts<'_>) -> Vec<(&'static str, String)> {
+        let now = CallStamp::now();
+        let (secret, stamp) = match self {
+            Self::None => return Vec::new(),
+            Self::Stamped(stamp) => (INTERNAL_SECRET, *stamp),
+            Self::WrongSecret => ("another-secret-another-secret-000000", now),
+            Self::AgedMs(age) => {
+                let timestamp_ms = now.timestamp_ms - age;
+                (
+                    INTERNAL_SECRET,
+                    CallStamp {
+                        timestamp_ms,
+                        ..now
+                    },
+                )
+            }
+            Self::Valid | Self::NoNonce | Self::TamperedNonce(_) | Self::MalformedNonce => {
+                (INTERNAL_SECRET, now)
+            }
+        };
+        let signer = RequestSigner::new(SecretString::from(secret));
+        let mut headers = signer.headers(parts, stamp).to_vec();
+        let nonce = headers.iter().position(|(name, _)| *name == NONCE_HEADER);
+        match (self, nonce) {
+            (Self::NoNonce, Some(at)) => {
+                headers.remove(at);
+            }
+            (Self::TamperedNonce(other), Some(at)) => headers[at].1 = other.to_string(),
+            (Self::MalformedNonce, Some(at)) => headers[at].1 = "not-a-nonce".to_owned(),
+            _ => {}
+        }
+        headers
+    }
 }
 
 /// One sk-core instance, started in-process.
@@ -42,22 +87,13 @@ impl Core {
             .client
             .request(method.clone(), self.server.url(path))
             .header("content-type", "application/json");
-        let (secret, timestamp) = match signature {
-            Signature::Valid => (INTERNAL_SECRET, now_ms()),
-            Signature::WrongSecret => ("another-secret-another-secret-000000", now_ms()),
-            Signature::AgedMs(age) => (INTERNAL_SECRET, now_ms() - age),
-            Signature::None => ("", 0),
+        let parts = SignedParts {
+            method: method.as_str(),
+            path_and_query: path,
+            body: &body,
         };
-        if !secret.is_empty() {
-            let signer = RequestSigner::new(SecretString::from(secret));
-            let parts = SignedParts {
-                method: method.as_str(),
-                path_and_query: path,
-                body: &body,
-            };
-            request = request
-                .header(TIMESTAMP_HEADER, timestamp.to_string())
-                .header(SIGNATURE_HEADER, signer.sign(parts, timestamp));
+        for (name, value) in signature.headers(parts) {
+            request = request.header(name, value);
         }
         let response = request.body(body).send().await.unwrap();
         let status = response.status();

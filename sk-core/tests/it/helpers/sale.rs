@@ -4,6 +4,7 @@
 use mysql_async::prelude::Queryable;
 use redis::aio::MultiplexedConnection;
 use sk_common::domain::{ActivityId, OrderId};
+use sk_common::signing::Nonce;
 use sk_common::stock::{ActivitySpec, Inventory};
 use sk_common::testing::{TestServer, Vars, load_settings, unique, unique_mysql_url};
 
@@ -127,7 +128,8 @@ impl Sale {
         .await;
     }
 
-    /// Every key under this sale's prefix with its serialized value (for "nothing changed").
+    /// Every key under this sale's prefix with its serialized value (for "nothing changed"),
+    /// but the marks of served calls: the replay guard's bookkeeping, not the sale's state.
     pub async fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
         let mut redis = self.redis().await;
         let mut keys: Vec<String> = redis::cmd("KEYS")
@@ -135,6 +137,8 @@ impl Sale {
             .query_async(&mut redis)
             .await
             .unwrap();
+        let served_calls = format!("{}:nonce:", self.prefix);
+        keys.retain(|key| !key.starts_with(&served_calls));
         keys.sort();
         let mut snapshot = Vec::new();
         for key in keys {
@@ -146,6 +150,15 @@ impl Sale {
             snapshot.push((key, dump));
         }
         snapshot
+    }
+
+    /// Whether the replay guard holds a mark for a call with `nonce`.
+    pub async fn served(&self, nonce: Nonce) -> bool {
+        redis::cmd("EXISTS")
+            .arg(self.inventory.served_call(nonce))
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap()
     }
 
     /// Waits until the ledger has caught up with `successes`, then asserts it holds exactly
