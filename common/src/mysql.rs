@@ -124,6 +124,18 @@ impl Probe for MysqlPool {
     }
 }
 
+/// `9999-12-31 23:59:59.999` UTC, the last instant a `DATETIME(3)` column holds.
+pub const DATETIME_MAX_MS: u64 = 253_402_300_799_999;
+
+/// SQL reading the `DATETIME(3)` column `column` (written by [`utc_datetime`]) as Unix
+/// milliseconds, over the column's whole range: `UNIX_TIMESTAMP` would answer NULL for any
+/// instant after 2038-01-19 on MariaDB (a sale may well end later) and depends on the session's
+/// zone, where this is plain arithmetic on the UTC value stored.
+#[must_use]
+pub fn unix_ms(column: &str) -> String {
+    format!("CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', {column}) DIV 1000 AS UNSIGNED)")
+}
+
 /// A `DATETIME(3)` parameter for a Unix time in milliseconds (UTC; see the pool's session zone).
 #[must_use]
 pub fn utc_datetime(unix_ms: u64) -> mysql_async::Value {

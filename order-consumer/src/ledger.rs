@@ -10,12 +10,9 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Params, TxOpts, Value};
 use sk_common::events::{OrderEvent, OrderStatus};
-use sk_common::mysql::{MysqlPool, utc_datetime};
+use sk_common::mysql::{DATETIME_MAX_MS, MysqlPool, utc_datetime};
 
 use crate::{Error, Result};
-
-/// `9999-12-31 23:59:59.999` UTC, the last instant a `DATETIME(3)` column can hold.
-const DATETIME_MAX_MS: u64 = 253_402_300_799_999;
 
 const COLUMNS: &str = "order_id, activity_id, user_id, quantity, price_cents, status, \
                        reserved_at, expires_at, paid_at, cancelled_at, cancel_reason";

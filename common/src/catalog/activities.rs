@@ -6,10 +6,7 @@ use mysql_async::{Params, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
-use crate::mysql::{MysqlPool, utc_datetime};
-
-/// `9999-12-31 23:59:59.999` UTC, the last instant a `DATETIME(3)` column holds.
-const DATETIME_MAX_MS: u64 = 253_402_300_799_999;
+use crate::mysql::{DATETIME_MAX_MS, MysqlPool, unix_ms, utc_datetime};
 
 /// Where a sale stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -94,12 +91,17 @@ pub struct ActivityPosition {
     pub id: u64,
 }
 
-const SELECT: &str = "SELECT a.id, a.product_id, a.name, \
-    CAST(ROUND(UNIX_TIMESTAMP(a.start_at) * 1000) AS UNSIGNED), \
-    CAST(ROUND(UNIX_TIMESTAMP(a.end_at) * 1000) AS UNSIGNED), \
-    a.total_stock, a.per_user_limit, a.payment_timeout_secs, a.buy_rate, a.max_sold_per_sec, \
-    CAST(ROUND(UNIX_TIMESTAMP(a.closed_at) * 1000) AS UNSIGNED), p.price_cents \
-    FROM activities a JOIN products p ON p.id = a.product_id";
+/// The columns of [`Row`], then `WHERE …` follows.
+fn select() -> String {
+    format!(
+        "SELECT a.id, a.product_id, a.name, {}, {}, a.total_stock, a.per_user_limit, \
+         a.payment_timeout_secs, a.buy_rate, a.max_sold_per_sec, {}, p.price_cents \
+         FROM activities a JOIN products p ON p.id = a.product_id",
+        unix_ms("a.start_at"),
+        unix_ms("a.end_at"),
+        unix_ms("a.closed_at"),
+    )
+}
 
 type Row = (
     u64,
@@ -156,7 +158,7 @@ impl From<Row> for ActivityRow {
 pub async fn activity_by_id(mysql: &MysqlPool, id: u64) -> Result<Option<ActivityRow>> {
     let mut conn = mysql.conn().await?;
     let row: Option<Row> = conn
-        .exec_first(format!("{SELECT} WHERE a.id = ?"), (id,))
+        .exec_first(format!("{} WHERE a.id = ?", select()), (id,))
         .await?;
     Ok(row.map(ActivityRow::from))
 }
@@ -186,8 +188,9 @@ pub async fn activity_page(
         fetch.into(),
     ]);
     let sql = format!(
-        "{SELECT} WHERE {filter} AND (a.start_at < ? OR (a.start_at = ? AND a.id < ?)) \
-         ORDER BY a.start_at DESC, a.id DESC LIMIT ?"
+        "{} WHERE {filter} AND (a.start_at < ? OR (a.start_at = ? AND a.id < ?)) \
+         ORDER BY a.start_at DESC, a.id DESC LIMIT ?",
+        select()
     );
     let mut conn = mysql.conn().await?;
     let rows: Vec<Row> = conn.exec(sql, Params::Positional(params)).await?;

@@ -6,7 +6,7 @@ use mysql_async::{Params, Value};
 use crate::Result;
 use crate::domain::{ActivityId, OrderId, PriceCents, Quantity, UserId};
 use crate::events::{CancelReason, OrderEvent, OrderStatus, SCHEMA_VERSION};
-use crate::mysql::MysqlPool;
+use crate::mysql::{MysqlPool, unix_ms};
 
 /// Which ledger rows to read: every condition given must hold.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,11 +42,6 @@ impl LedgerFilter<'_> {
         params.push(before.to_vec().into());
         (conditions, params)
     }
-}
-
-/// `DATETIME(3)` column as Unix milliseconds (the pool's session zone is UTC).
-fn unix_ms(column: &str) -> String {
-    format!("CAST(ROUND(UNIX_TIMESTAMP({column}) * 1000) AS UNSIGNED)")
 }
 
 type Row = (

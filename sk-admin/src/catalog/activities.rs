@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sk_common::catalog::{ActivityPosition, ActivityRow, activity_by_id, activity_page};
 use sk_common::cursor::{self, next_page};
 use sk_common::domain::{ActivityId, PriceCents, ProductId, Quantity};
-use sk_common::mysql::utc_datetime;
+use sk_common::mysql::{DATETIME_MAX_MS, utc_datetime};
 use sk_common::stock::{ActivitySpec, BUY_RATE_ALL_PPM};
 use sk_common::time::{now_ms, parse_rfc3339, rfc3339_from_ms};
 
@@ -100,8 +100,12 @@ impl NewActivity {
 
     fn validate(&self) -> Result<ValidActivity> {
         check_name("name", &self.name)?;
+        // Only instants the catalog's DATETIME(3) columns hold (years 1970-9999 in UTC): MySQL
+        // would refuse to store a later one, a failure that is the request's, not MySQL's.
         let time = |field, text: &str| {
-            parse_rfc3339(text).ok_or_else(|| Error::invalid(field, "must be an RFC 3339 time"))
+            parse_rfc3339(text)
+                .filter(|&ms| ms <= DATETIME_MAX_MS)
+                .ok_or_else(|| Error::invalid(field, "must be an RFC 3339 time from 1970 to 9999"))
         };
         let start_ms = time("start_at", &self.start_at)?;
         let end_ms = time("end_at", &self.end_at)?;

@@ -4,6 +4,7 @@ use mysql_async::prelude::Queryable;
 use serde::{Deserialize, Serialize};
 use sk_common::cursor::{self, next_page};
 use sk_common::domain::{PriceCents, ProductId};
+use sk_common::mysql::unix_ms;
 use sk_common::time::rfc3339_from_ms;
 
 use super::Catalog;
@@ -54,8 +55,13 @@ pub struct Product {
     pub created_at: String,
 }
 
-const SELECT: &str = "SELECT id, name, description, price_cents, \
-    CAST(ROUND(UNIX_TIMESTAMP(created_at) * 1000) AS UNSIGNED) FROM products";
+/// The columns of [`Row`], then `WHERE …` may follow.
+fn select() -> String {
+    format!(
+        "SELECT id, name, description, price_cents, {} FROM products",
+        unix_ms("created_at")
+    )
+}
 
 type Row = (u64, String, String, u64, u64);
 
@@ -90,7 +96,7 @@ impl Catalog {
 
     async fn product(&self, conn: &mut mysql_async::Conn, id: u64) -> Result<Option<Product>> {
         let row: Option<Row> = conn
-            .exec_first(format!("{SELECT} WHERE id = ?"), (id,))
+            .exec_first(format!("{} WHERE id = ?", select()), (id,))
             .await
             .map_err(sk_common::Error::from)?;
         Ok(row.map(product))
@@ -125,7 +131,7 @@ impl Catalog {
         let mut conn = self.mysql.conn().await?;
         let rows: Vec<Row> = conn
             .exec(
-                format!("{SELECT} WHERE id < ? ORDER BY id DESC LIMIT ?"),
+                format!("{} WHERE id < ? ORDER BY id DESC LIMIT ?", select()),
                 (after_id.unwrap_or(u64::MAX), limit + 1),
             )
             .await

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sk_common::testing::eventually;
 use sk_common::time::now_ms;
 
 use crate::helpers::{Admin, activity_body};
@@ -30,6 +31,8 @@ async fn every_invalid_activity_field_is_named_and_a_valid_one_reaches_redis() {
             with("end_at", json!(sk_common::time::rfc3339_from_ms(now))),
         ),
         ("start_at", with("start_at", json!("tomorrow"))),
+        // Past the last instant a DATETIME holds, once in UTC.
+        ("end_at", with("end_at", json!("9999-12-31T23:00:00-14:00"))),
         ("total_stock", with("total_stock", json!(0))),
         ("total_stock", with("total_stock", json!(-5))),
         ("per_user_limit", with("per_user_limit", json!(0))),
@@ -393,5 +396,40 @@ async fn an_activity_is_editable_only_before_it_starts() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    admin.server.stop().await.unwrap();
+}
+
+/// A sale may end in any year the catalog holds: one ending after 2038 (where MariaDB's
+/// UNIX_TIMESTAMP answers NULL) reads back, and the scheduler, which reads it to rebuild its
+/// lost Redis state, keeps running. Found by sk-bench's `api_fuzz`: that read panicked, a 500
+/// for the request and, in the scheduler, the end of the service at every start.
+#[tokio::test]
+async fn a_sale_ending_after_2038_reads_back_and_the_scheduler_repairs_it() {
+    let admin = Admin::start().await;
+    let product = admin.product().await;
+    let now = now_ms();
+    let mut body = activity_body(product, now + HOUR, now + 2 * HOUR);
+    body["end_at"] = json!("2100-01-01T00:00:00Z");
+    let activity = admin.activity(body).await;
+    assert_eq!(activity["end_at"], "2100-01-01T00:00:00.000Z");
+    let key = format!("{}:{{{}}}:activity", admin.prefix, activity["id"]);
+    let mut redis = admin.redis().await;
+    let () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    eventually("the scheduler to rebuild the sale in Redis", || async {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(&key)
+            .query_async(&mut admin.redis().await)
+            .await
+            .unwrap();
+        exists
+    })
+    .await;
+    let (status, page) = admin.get("/admin/v1/activities").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"][0]["end_at"], "2100-01-01T00:00:00.000Z");
     admin.server.stop().await.unwrap();
 }
