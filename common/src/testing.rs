@@ -75,8 +75,14 @@ pub fn load_settings<S: ServiceSettings>(vars: &[(&str, String)]) -> S {
 
 /// Creates a fresh pair of order topics on the test brokers; returns `(orders, dlq)`.
 pub async fn unique_topics() -> (String, String) {
+    unique_topics_on(&kafka_brokers()).await
+}
+
+/// Creates a fresh pair of order topics (4 partitions, and 1 for the dead letters) on
+/// `brokers`; returns `(orders, dlq)`.
+pub async fn unique_topics_on(brokers: &str) -> (String, String) {
     let settings = crate::kafka::KafkaSettings {
-        brokers: kafka_brokers(),
+        brokers: brokers.to_owned(),
         orders_topic: unique("sk.orders"),
         dlq_topic: unique("sk.orders.dlq"),
         request_timeout_ms: 10_000,

@@ -68,6 +68,13 @@ pub struct Args {
     /// expired (0: no second wave).
     #[arg(long, default_value_t = 2_000, value_name = "N")]
     second_wave: u64,
+    /// Seconds a shopper keeps retrying a purchase, payment or cancellation whose answer
+    /// settles nothing (no answer, a 5xx, a 429), each purchase with an `Idempotency-Key`, as
+    /// a careful shopper app does; 0 sends each call once, without a key. A retried purchase
+    /// skips sk-app's cheap sold-out refusal (only sk-core knows whether its first attempt
+    /// succeeded), so retrying shoppers load sk-core more once the sale has sold out.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    retry_secs: u64,
     /// How hard to load (the default is open loop at 2,000 purchase attempts per second).
     #[command(flatten)]
     pace: PaceArgs,
@@ -134,7 +141,10 @@ impl Args {
 /// When the sale cannot be created or opened, or nothing could be bought.
 pub async fn run(args: &Args, admin_token: String) -> anyhow::Result<FlashReport> {
     let fates = Fates::new(args.pay_fraction, args.abandon_fraction)?;
-    let api = args.deployment.api(admin_token, args.pace.timeout_ms())?;
+    let api = args
+        .deployment
+        .api(admin_token, args.pace.timeout_ms())?
+        .retrying_within(Duration::from_secs(args.retry_secs));
     let pace = args.pace.pace(DEFAULT_PACE);
     let (activity_id, shoppers) = prepare(&api, args).await?;
     println!(
@@ -267,6 +277,7 @@ fn settings_json(args: &Args, pace: Pace) -> Value {
         "pay_fraction": args.pay_fraction,
         "abandon_fraction": args.abandon_fraction,
         "second_wave": args.second_wave,
+        "retry_secs": args.retry_secs,
         "pace": pace.to_string(),
     })
 }

@@ -3,17 +3,25 @@
 //! Everything goes through one base URL (the gateway), as an outside client's would.
 //! Talks to: the gateway (`/api/v1/…`, `/admin/v1/…`).
 
+use std::future::Future;
+use std::time::Duration;
+
 use anyhow::{Context as _, bail};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sk_common::time::rfc3339_from_ms;
+use tokio::time::Instant;
 
-use crate::load::{Answer, answer_of};
+use crate::load::{Answer, Outcome, answer_of};
 
 /// Most tokens sk-admin mints per request (`MAX_TOKENS` there).
 const TOKENS_PER_REQUEST: u64 = 100_000;
 /// Tokens live an hour: longer than any sale sk-bench runs.
 const TOKEN_TTL_SECS: u64 = 3_600;
+
+/// First pause before a shopper retries; it doubles up to [`RETRY_PAUSE_MAX`].
+const RETRY_PAUSE_FIRST: Duration = Duration::from_millis(50);
+const RETRY_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// A client of one deployment's public API.
 #[derive(Debug, Clone)]
@@ -21,6 +29,8 @@ pub struct SaleApi {
     http: reqwest::Client,
     base: String,
     admin_token: String,
+    /// How long a shopper keeps retrying a call whose answer settled nothing (zero: never).
+    retry_within: Duration,
 }
 
 /// The sale to create (the admin API's activity body, in sk-bench's units).
@@ -60,7 +70,19 @@ impl SaleApi {
             http,
             base: base.trim_end_matches('/').to_owned(),
             admin_token,
+            retry_within: Duration::ZERO,
         }
+    }
+
+    /// The same client whose shoppers behave as a careful app does when an answer is lost:
+    /// each purchase carries an `Idempotency-Key`, and a purchase, payment or cancellation
+    /// whose answer settles nothing (no answer, a 5xx, a 429) is sent again, with backoff,
+    /// for up to `within`. The contract makes every such retry safe: the same key returns
+    /// the same order, paying or cancelling twice answers as the first time did.
+    #[must_use]
+    pub const fn retrying_within(mut self, within: Duration) -> Self {
+        self.retry_within = within;
+        self
     }
 
     /// `base` + `path`.
@@ -169,40 +191,74 @@ impl SaleApi {
 
     /// One purchase of one unit by `shopper`: the classified answer and its JSON body.
     pub async fn buy(&self, shopper: &ShopperToken, activity_id: u64) -> (Answer, Option<Value>) {
+        self.buy_as(shopper, activity_id, "purchase").await
+    }
+
+    /// [`Self::buy`], where `intent` names this attempt to buy among the shopper's others:
+    /// when retrying, it is the `Idempotency-Key`.
+    pub async fn buy_as(
+        &self,
+        shopper: &ShopperToken,
+        activity_id: u64,
+        intent: &str,
+    ) -> (Answer, Option<Value>) {
         let path = format!("/api/v1/activities/{activity_id}/purchase");
-        let sent = self
-            .http
-            .post(self.url(&path))
-            .bearer_auth(&shopper.token)
-            .json(&json!({"quantity": 1}))
-            .send()
-            .await;
-        answer_of(sent).await
+        self.persist(|| {
+            let mut request = self
+                .http
+                .post(self.url(&path))
+                .bearer_auth(&shopper.token)
+                .json(&json!({"quantity": 1}));
+            if !self.retry_within.is_zero() {
+                request = request.header("idempotency-key", intent);
+            }
+            async move { answer_of(request.send().await).await }
+        })
+        .await
     }
 
     /// Pays `order_id` with its purchase token.
     pub async fn pay(&self, shopper: &ShopperToken, order_id: &str, token: &str) -> Answer {
         let path = format!("/api/v1/orders/{order_id}/pay");
-        let sent = self
-            .http
-            .post(self.url(&path))
-            .bearer_auth(&shopper.token)
-            .json(&json!({"token": token}))
-            .send()
-            .await;
-        answer_of(sent).await.0
+        let paid = self.persist(|| {
+            let request = self
+                .http
+                .post(self.url(&path))
+                .bearer_auth(&shopper.token)
+                .json(&json!({"token": token}));
+            async move { answer_of(request.send().await).await }
+        });
+        paid.await.0
     }
 
     /// Cancels `order_id` (its units return at once).
     pub async fn cancel(&self, shopper: &ShopperToken, order_id: &str) -> Answer {
         let path = format!("/api/v1/orders/{order_id}/cancel");
-        let sent = self
-            .http
-            .post(self.url(&path))
-            .bearer_auth(&shopper.token)
-            .send()
-            .await;
-        answer_of(sent).await.0
+        let cancelled = self.persist(|| {
+            let request = self.http.post(self.url(&path)).bearer_auth(&shopper.token);
+            async move { answer_of(request.send().await).await }
+        });
+        cancelled.await.0
+    }
+
+    /// Makes the call, and again after a pause while its answer settles nothing and
+    /// [`Self::retrying_within`] allows (the pause is the client's backoff, not a wait for
+    /// anything in particular).
+    async fn persist<F, Fut>(&self, call: F) -> (Answer, Option<Value>)
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = (Answer, Option<Value>)>,
+    {
+        let give_up = Instant::now() + self.retry_within;
+        let mut pause = RETRY_PAUSE_FIRST;
+        loop {
+            let (answer, body) = call().await;
+            if !settles_nothing(answer.outcome) || Instant::now() + pause > give_up {
+                return (answer, body);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_PAUSE_MAX);
+        }
     }
 
     /// The order as its owner sees it (`status`, …); `None` when the call did not answer 200.
@@ -215,7 +271,7 @@ impl SaleApi {
             .send()
             .await;
         match answer_of(sent).await {
-            (answer, body) if answer.outcome == crate::load::Outcome::Ok => body,
+            (answer, body) if answer.outcome == Outcome::Ok => body,
             _ => None,
         }
     }
@@ -244,6 +300,19 @@ impl SaleApi {
         }
         Ok(body)
     }
+}
+
+/// Whether an answer leaves the shopper not knowing what happened, or asks them to come back:
+/// no answer, a 5xx, or a 429.
+const fn settles_nothing(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Transport
+            | Outcome::ServerError
+            | Outcome::Unavailable
+            | Outcome::TryAgain
+            | Outcome::RateLimited
+    )
 }
 
 fn tokens_of(minted: &Value) -> anyhow::Result<Vec<ShopperToken>> {

@@ -68,9 +68,15 @@ impl OutboxRelay {
         kafka: &KafkaSettings,
         settings: RelaySettings,
     ) -> Result<Self> {
-        let producer: FutureProducer = kafka
-            .client_config()
-            .set("enable.idempotence", "true")
+        let mut config = kafka.client_config();
+        if settings.idempotent_producer {
+            config.set("enable.idempotence", "true");
+        } else {
+            config
+                .set("enable.idempotence", "false")
+                .set("max.in.flight.requests.per.connection", "1");
+        }
+        let producer: FutureProducer = config
             .set("acks", "all")
             .set("linger.ms", "2")
             .set(

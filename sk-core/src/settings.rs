@@ -54,6 +54,9 @@ pub struct RelaySettings {
     pub scan_interval_ms: u64,
     /// Milliseconds Kafka may take to acknowledge a batch.
     pub produce_timeout_ms: u64,
+    /// Use Kafka's idempotent producer (on in production). Off, the relay keeps one request
+    /// in flight per connection, so retries still cannot reorder an order's events.
+    pub idempotent_producer: bool,
 }
 
 /// The payment-deadline reaper.

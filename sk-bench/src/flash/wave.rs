@@ -95,21 +95,26 @@ impl Wave {
             progress: self.progress,
         };
         let who: Arc<[u64]> = who.into();
+        // The shopper's Idempotency-Key (when retrying) names the wave: a second wave is a
+        // new attempt to buy, not a retry of the first.
+        let intent: Arc<str> = label.replace(' ', "-").into();
         let gathered = Arc::new(Mutex::new(Gathered::default()));
         let (wave, sink) = (self.clone(), Arc::clone(&gathered));
         let report = load::run(&plan, move |call| {
-            let (wave, who, sink, checkout) = (
+            let (wave, who, sink, checkout, intent) = (
                 wave.clone(),
                 Arc::clone(&who),
                 Arc::clone(&sink),
                 checkout.clone(),
+                Arc::clone(&intent),
             );
             async move {
                 let shopper = usize::try_from(call)
                     .ok()
                     .and_then(|i| who.get(i).copied())
                     .unwrap_or_default();
-                wave.buy(shopper, &sink, &checkout).await
+                let intent = format!("{intent}-{shopper}");
+                wave.buy(shopper, &intent, &sink, &checkout).await
             }
         })
         .await?;
@@ -123,14 +128,20 @@ impl Wave {
     }
 
     /// Shopper number `shopper` tries to buy one unit.
-    async fn buy(&self, shopper: u64, sink: &Mutex<Gathered>, checkout: &CheckoutQueue) -> Answer {
+    async fn buy(
+        &self,
+        shopper: u64,
+        intent: &str,
+        sink: &Mutex<Gathered>,
+        checkout: &CheckoutQueue,
+    ) -> Answer {
         let Some(token) = usize::try_from(shopper)
             .ok()
             .and_then(|i| self.shoppers.get(i))
         else {
             return Answer::failed(Outcome::Transport, format!("no shopper number {shopper}"));
         };
-        let (answer, body) = self.api.buy(token, self.activity_id).await;
+        let (answer, body) = self.api.buy_as(token, self.activity_id, intent).await;
         match answer.outcome {
             Outcome::Ok => match confirmed(shopper, token, body.as_ref(), self.fates.fate(shopper))
             {

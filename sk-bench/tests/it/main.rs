@@ -8,6 +8,8 @@
     reason = "a failing test should fail loudly"
 )]
 
+mod api_fuzz;
+mod faults;
 mod flash;
 mod helpers;
 mod logs;

@@ -21,7 +21,13 @@ async fn a_service_process_stops_dies_and_comes_back() {
     ]
     .concat();
     let addr = free_local_addr();
-    let mut admin = ServiceProcess::start(Service::SkAdmin, addr, vars, &log_dir("processes"));
+    let mut admin = ServiceProcess::start(
+        Service::SkAdmin,
+        "sk-admin",
+        addr,
+        vars,
+        &log_dir("processes"),
+    );
     admin.wait_ready().await;
 
     let killed = admin.kill().await;

@@ -1,8 +1,9 @@
-//! The whole platform as five real processes (the workspace's binaries), wired as a deployment
-//! wires them: sk-admin and order-consumer on a MySQL database of the test's own, sk-core and
-//! sk-app on a Redis key prefix of its own with fresh Kafka topics, the gateway in front of
-//! sk-app and sk-admin. Unlike [`super::Platform`], each service has its own process, so its
-//! `/metrics` is its own and a test can kill one (`kill -9`) and restart it.
+//! The whole platform as real processes (the workspace's binaries, one or more instances of
+//! each service), wired as a deployment wires them: sk-admin and order-consumer on a MySQL
+//! database of the test's own, sk-core and sk-app on a Redis key prefix of its own with fresh
+//! Kafka topics, the gateway in front of sk-app and sk-admin. Unlike [`super::Platform`], each
+//! service has its own process, so its `/metrics` is its own and a test can kill one
+//! (`kill -9`) and restart it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,9 +16,36 @@ use sk_common::testing::{Vars, load_settings};
 use super::Isolated;
 use super::process::{Service, ServiceProcess, free_local_addr, log_dir};
 
+/// How many instances of each service a cluster runs (one gateway and one sk-admin always).
+#[derive(Debug, Clone, Copy)]
+pub struct Replicas {
+    pub sk_app: usize,
+    pub sk_core: usize,
+    pub order_consumer: usize,
+}
+
+impl Replicas {
+    /// One of each.
+    pub const ONE: Self = Self {
+        sk_app: 1,
+        sk_core: 1,
+        order_consumer: 1,
+    };
+
+    const fn of(self, service: Service) -> usize {
+        match service {
+            Service::SkApp => self.sk_app,
+            Service::SkCore => self.sk_core,
+            Service::OrderConsumer => self.order_consumer,
+            Service::Gateway | Service::SkAdmin => 1,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Cluster {
-    processes: HashMap<Service, ServiceProcess>,
+    /// Every instance, in start order.
+    processes: Vec<ServiceProcess>,
     /// What the cluster has to itself (database, Redis prefix, topics).
     #[allow(
         dead_code,
@@ -37,44 +65,87 @@ impl Cluster {
 
     /// [`Self::start`], with `extra` settings for every service (e.g. a log filter).
     pub async fn start_with(test: &str, extra: &[(&'static str, String)]) -> Self {
-        let isolated = Isolated::new().await;
-        let addrs: HashMap<Service, SocketAddr> = Service::ALL
-            .into_iter()
-            .map(|service| (service, free_local_addr()))
-            .collect();
-        let log_dir = log_dir(test);
-        let mut processes = HashMap::new();
+        let extra = |_| extra.to_vec();
+        Self::launch(&log_dir(test), Isolated::new().await, Replicas::ONE, &extra).await
+    }
+
+    /// Starts `replicas` of the services on `isolated`, logging under `log_dir`, each with the
+    /// `extra` settings given for its service. sk-app number `i` calls sk-core number `i` (modulo their
+    /// count); the gateway balances over every sk-app.
+    pub async fn launch(
+        log_dir: &Path,
+        isolated: Isolated,
+        replicas: Replicas,
+        extra: &dyn Fn(Service) -> Vars,
+    ) -> Self {
+        let mut instances: Vec<(Service, String, SocketAddr)> = Vec::new();
         for service in Service::ALL {
-            let vars = [vars_of(service, &isolated, &addrs), extra.to_vec()].concat();
-            let mut process = ServiceProcess::start(service, addrs[&service], vars, &log_dir);
-            if service == Service::SkAdmin {
+            let count = replicas.of(service);
+            for i in 1..=count {
+                let name = if count == 1 {
+                    service.name().to_owned()
+                } else {
+                    format!("{}-{i}", service.name())
+                };
+                instances.push((service, name, free_local_addr()));
+            }
+        }
+        let peers = Peers::of(&instances);
+        let mut processes = Vec::new();
+        for (service, name, addr) in &instances {
+            let index = processes
+                .iter()
+                .filter(|p: &&ServiceProcess| p.service() == *service)
+                .count();
+            let vars = [vars_of(*service, index, &isolated, &peers), extra(*service)].concat();
+            let mut process = ServiceProcess::start(*service, name, *addr, vars, log_dir);
+            if *service == Service::SkAdmin {
                 process.wait_ready().await;
             }
-            processes.insert(service, process);
+            processes.push(process);
         }
-        for process in processes.values_mut() {
+        for process in &mut processes {
             process.wait_ready().await;
         }
         let app: sk_app::Settings = load_settings(&Isolated::jwt_secret());
         Self {
             processes,
             isolated,
-            log_dir,
+            log_dir: log_dir.to_owned(),
             keys: JwtKeys::new(&app.jwt).expect("the test JWT settings are valid"),
         }
     }
 
-    /// One service's process.
+    /// One service's (first) process.
     pub fn service(&self, service: Service) -> &ServiceProcess {
-        &self.processes[&service]
+        self.instances(service)
+            .next()
+            .expect("every service is started")
     }
 
-    /// One service's process, to stop, kill or restart it.
+    /// One service's (first) process, to stop, kill or restart it.
     #[allow(dead_code, reason = "for the fault tests")]
     pub fn service_mut(&mut self, service: Service) -> &mut ServiceProcess {
         self.processes
-            .get_mut(&service)
+            .iter_mut()
+            .find(|p| p.service() == service)
             .expect("every service is started")
+    }
+
+    /// Every instance of `service`.
+    pub fn instances(&self, service: Service) -> impl Iterator<Item = &ServiceProcess> {
+        self.processes
+            .iter()
+            .filter(move |p| p.service() == service)
+    }
+
+    /// The instance named `name` (`sk-core-2`), to stop, kill or restart it.
+    #[allow(dead_code, reason = "for the fault tests")]
+    pub fn instance_mut(&mut self, name: &str) -> &mut ServiceProcess {
+        self.processes
+            .iter_mut()
+            .find(|p| p.name() == name)
+            .unwrap_or_else(|| panic!("no instance {name}"))
     }
 
     /// The gateway's base URL: the platform's public entry.
@@ -82,7 +153,7 @@ impl Cluster {
         self.service(Service::Gateway).url("")
     }
 
-    /// Where the services' logs are (one `<service>.log` each).
+    /// Where the services' logs are (one `<instance>.log` each).
     pub fn log_dir(&self) -> &Path {
         &self.log_dir
     }
@@ -94,9 +165,36 @@ impl Cluster {
     }
 }
 
-/// `service`'s settings in the cluster: its dependencies and its peers' addresses.
-fn vars_of(service: Service, isolated: &Isolated, addrs: &HashMap<Service, SocketAddr>) -> Vars {
-    let peer = |service: Service| format!("http://{}", addrs[&service]);
+/// The base URLs of each service's instances, in start order.
+struct Peers(HashMap<Service, Vec<String>>);
+
+impl Peers {
+    fn of(instances: &[(Service, String, SocketAddr)]) -> Self {
+        let mut peers: HashMap<Service, Vec<String>> = HashMap::new();
+        for (service, _, addr) in instances {
+            peers
+                .entry(*service)
+                .or_default()
+                .push(format!("http://{addr}"));
+        }
+        Self(peers)
+    }
+
+    /// Instance `index` of `service` (modulo their count).
+    fn one(&self, service: Service, index: usize) -> String {
+        let urls = &self.0[&service];
+        urls[index % urls.len()].clone()
+    }
+
+    /// Every instance of `service`, comma-separated (as list settings are given in `SK_…`).
+    fn all(&self, service: Service) -> String {
+        self.0[&service].join(",")
+    }
+}
+
+/// Instance `index` of `service`'s settings in the cluster: its dependencies and its peers'
+/// addresses.
+fn vars_of(service: Service, index: usize, isolated: &Isolated, peers: &Peers) -> Vars {
     match service {
         Service::SkAdmin => [isolated.redis(), isolated.mysql(), Isolated::jwt_secret()].concat(),
         Service::SkCore => [
@@ -117,12 +215,12 @@ fn vars_of(service: Service, isolated: &Isolated, addrs: &HashMap<Service, Socke
             isolated.mysql(),
             Isolated::internal_secret(),
             Isolated::jwt_secret(),
-            vec![("SK_CORE__URL", peer(Service::SkCore))],
+            vec![("SK_CORE__URL", peers.one(Service::SkCore, index))],
         ]
         .concat(),
         Service::Gateway => vec![
-            ("SK_UPSTREAMS__APP", peer(Service::SkApp)),
-            ("SK_UPSTREAMS__ADMIN", peer(Service::SkAdmin)),
+            ("SK_UPSTREAMS__APP", peers.all(Service::SkApp)),
+            ("SK_UPSTREAMS__ADMIN", peers.all(Service::SkAdmin)),
             // The tests drive it from loopback: exempt them from the per-client limit.
             ("SK_LIMITS__EXEMPT", "127.0.0.1".into()),
         ],

@@ -1,8 +1,11 @@
 //! What one test's platform has to itself, whether its services run in-process
 //! ([`super::Platform`]) or as processes ([`super::Cluster`]): a MySQL database, a Redis key
-//! prefix, fresh Kafka topics and a consumer group, and the secrets its services share.
+//! prefix, fresh Kafka topics and a consumer group, and the secrets its services share. They
+//! live on the local stack's stores, or on stores a fault test runs itself ([`super::Stores`]).
 
-use sk_common::testing::{Vars, kafka_brokers, redis_url, unique, unique_mysql_url, unique_topics};
+use sk_common::testing::{
+    Vars, kafka_brokers, mysql_server_url, redis_url, unique, unique_topics_on,
+};
 
 const INTERNAL_SECRET: &str = "test-internal-secret-0123456789abcdef";
 const PURCHASE_TOKEN_SECRET: &str = "test-purchase-token-secret-0123456789";
@@ -12,6 +15,8 @@ const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
 pub struct Isolated {
     /// The database sk-admin and order-consumer share (`mysql://…/sk_test_…`).
     pub mysql_url: String,
+    /// The Redis server.
+    pub redis_url: String,
     /// The Redis key prefix of sk-core, sk-app and sk-admin.
     pub prefix: String,
     /// The order and dead-letter topics (created: tansu does not auto-create).
@@ -21,14 +26,21 @@ pub struct Isolated {
 }
 
 impl Isolated {
-    /// Fresh names, and the topics created.
+    /// Fresh names on the local stack's stores, and the topics created.
     pub async fn new() -> Self {
-        let (orders, dlq) = unique_topics().await;
+        Self::on(&redis_url(), &mysql_server_url(), &kafka_brokers()).await
+    }
+
+    /// Fresh names on the given Redis, MySQL server (a URL without a database) and brokers,
+    /// and the topics created.
+    pub async fn on(redis_url: &str, mysql_server_url: &str, brokers: &str) -> Self {
+        let (orders, dlq) = unique_topics_on(brokers).await;
         Self {
-            mysql_url: unique_mysql_url(),
+            mysql_url: format!("{mysql_server_url}/{}", unique("sk_test")),
+            redis_url: redis_url.to_owned(),
             prefix: unique("skt"),
             kafka: vec![
-                ("SK_KAFKA__BROKERS", kafka_brokers()),
+                ("SK_KAFKA__BROKERS", brokers.to_owned()),
                 ("SK_KAFKA__ORDERS_TOPIC", orders),
                 ("SK_KAFKA__DLQ_TOPIC", dlq),
             ],
@@ -39,7 +51,7 @@ impl Isolated {
     /// The local Redis under the platform's prefix.
     pub fn redis(&self) -> Vars {
         vec![
-            ("SK_REDIS__URL", redis_url()),
+            ("SK_REDIS__URL", self.redis_url.clone()),
             ("SK_REDIS__KEY_PREFIX", self.prefix.clone()),
         ]
     }

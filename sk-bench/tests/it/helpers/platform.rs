@@ -16,7 +16,7 @@ use super::Isolated;
 pub struct Platform {
     pub gateway: TestServer,
     /// sk-admin, sk-app, sk-core and order-consumer: held so they live as long as the platform.
-    _services: [TestServer; 4],
+    services: [TestServer; 4],
     /// The database sk-admin and order-consumer share (`mysql://…/sk_test_…`).
     pub mysql_url: String,
     /// The Redis key prefix of sk-core, sk-app and sk-admin.
@@ -27,6 +27,12 @@ pub struct Platform {
 impl Platform {
     /// Starts every service and waits until each one is ready.
     pub async fn start() -> Self {
+        Self::start_with(Vec::new(), Vec::new()).await
+    }
+
+    /// Like [`Platform::start`], with settings of the test's own on top of the platform's:
+    /// `app` for sk-app, `gateway` for the gateway.
+    pub async fn start_with(app: Vars, gateway: Vars) -> Self {
         let isolated = Isolated::new().await;
         let redis = isolated.redis();
 
@@ -61,18 +67,24 @@ impl Platform {
             Isolated::jwt_secret(),
             isolated.mysql(),
             vec![("SK_CORE__URL", format!("http://{}", core.addr))],
+            app,
         ]
         .concat();
         let app_settings: sk_app::Settings = load_settings(&app_vars);
         let keys = JwtKeys::new(&app_settings.jwt).unwrap();
         let app = TestServer::spawn(app_settings, sk_app::run).await;
 
-        let gateway: gateway::Settings = load_settings(&[
-            ("SK_UPSTREAMS__APP", format!("http://{}", app.addr)),
-            ("SK_UPSTREAMS__ADMIN", format!("http://{}", admin.addr)),
-            // sk-bench runs on loopback: exempt it from the per-client limit, as the demo does.
-            ("SK_LIMITS__EXEMPT", "127.0.0.1".into()),
-        ]);
+        let gateway_vars: Vars = [
+            vec![
+                ("SK_UPSTREAMS__APP", format!("http://{}", app.addr)),
+                ("SK_UPSTREAMS__ADMIN", format!("http://{}", admin.addr)),
+                // sk-bench runs on loopback: exempt it from the per-client limit, as the demo does.
+                ("SK_LIMITS__EXEMPT", "127.0.0.1".into()),
+            ],
+            gateway,
+        ]
+        .concat();
+        let gateway: gateway::Settings = load_settings(&gateway_vars);
         let gateway = TestServer::spawn(gateway, gateway::run).await;
         for (server, name) in [
             (&core, "sk-core"),
@@ -84,7 +96,7 @@ impl Platform {
         }
         Self {
             gateway,
-            _services: [admin, app, core, consumer],
+            services: [admin, app, core, consumer],
             mysql_url: isolated.mysql_url,
             prefix: isolated.prefix,
             keys,
@@ -96,6 +108,18 @@ impl Platform {
         self.keys
             .mint(&UserId::parse(sub).unwrap(), role, None)
             .unwrap()
+    }
+
+    /// Every service with its name, the gateway first.
+    pub fn servers(&self) -> [(&'static str, &TestServer); 5] {
+        let [admin, app, core, consumer] = &self.services;
+        [
+            ("gateway", &self.gateway),
+            ("sk-admin", admin),
+            ("sk-app", app),
+            ("sk-core", core),
+            ("order-consumer", consumer),
+        ]
     }
 
     /// The gateway's base URL.

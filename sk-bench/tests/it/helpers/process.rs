@@ -6,21 +6,16 @@
 //! Start, readiness, SIGTERM, SIGKILL and restart are separate steps, so a fault test can
 //! kill a service mid-traffic and bring it back.
 
-use std::fs::OpenOptions;
 use std::hash::{BuildHasher as _, Hasher as _, RandomState};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use rustix::process::{Pid, Signal, kill_process};
 use sk_common::testing::{DEADLINE, Vars, env_vars_of};
 
-/// How often a wait polls.
-const POLL: Duration = Duration::from_millis(20);
-/// Log lines shown when a process fails a test.
-const LOG_TAIL_LINES: usize = 40;
+use super::daemon::{Daemon, Launch, POLL};
 
 /// The five services: their binaries and their documented settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,41 +105,54 @@ pub fn free_local_addr() -> SocketAddr {
 pub struct ServiceProcess {
     service: Service,
     addr: SocketAddr,
-    vars: Vars,
-    log: PathBuf,
-    child: Option<Child>,
+    daemon: Daemon,
     http: reqwest::Client,
 }
 
 impl ServiceProcess {
     /// Starts `service` listening on `addr` with `vars` (each must be a setting of its
-    /// `defaults.toml`), logging JSON to `log_dir/<service>.log`. Does not wait: see
-    /// [`Self::wait_ready`].
+    /// `defaults.toml`), logging JSON to `log_dir/<name>.log`, where `name` tells instances
+    /// of one service apart. Does not wait: see [`Self::wait_ready`].
     ///
     /// # Panics
     /// When a variable is not one of the service's settings, or the binary cannot start.
-    pub fn start(service: Service, addr: SocketAddr, vars: Vars, log_dir: &Path) -> Self {
+    pub fn start(
+        service: Service,
+        name: &str,
+        addr: SocketAddr,
+        vars: Vars,
+        log_dir: &Path,
+    ) -> Self {
         check_documented(service, &vars);
-        let mut process = Self {
+        let mut launch = Launch::new(service.binary())
+            .env("SK_HTTP__LISTEN", addr.to_string())
+            .env("SK_LOG__FORMAT", "json");
+        // Only the settings given here: none the test runner's environment happens to carry.
+        launch.drop_env_prefix = Some("SK_");
+        for (name, value) in vars {
+            launch = launch.env(name, value);
+        }
+        Self {
             service,
             addr,
-            vars,
-            log: log_dir.join(format!("{}.log", service.name())),
-            child: None,
+            daemon: Daemon::start(name, launch, log_dir.join(format!("{name}.log"))),
             http: reqwest::Client::builder()
                 .no_proxy()
                 .timeout(DEADLINE)
                 .build()
                 .expect("an HTTP client"),
-        };
-        process.spawn();
-        process
+        }
     }
 
     /// Which service this is.
     #[allow(dead_code, reason = "for the fault tests")]
     pub fn service(&self) -> Service {
         self.service
+    }
+
+    /// The instance's name (`sk-core-2`, or the service's name when it runs once).
+    pub fn name(&self) -> &str {
+        self.daemon.name()
     }
 
     /// Where it listens.
@@ -159,26 +167,22 @@ impl ServiceProcess {
 
     /// The file its stdout and stderr go to (appended across restarts).
     pub fn log_path(&self) -> &Path {
-        &self.log
+        self.daemon.log_path()
     }
 
     /// The last lines of its log.
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+        self.daemon.log_tail()
     }
 
     /// The process id while it runs.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.daemon.pid()
     }
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+        self.daemon.is_running()
     }
 
     /// Waits until `/readyz` answers 200.
@@ -186,25 +190,23 @@ impl ServiceProcess {
     /// # Panics
     /// After [`DEADLINE`], or at once when the process exits, with the tail of its log.
     pub async fn wait_ready(&mut self) {
+        self.wait_ready_within(DEADLINE).await;
+    }
+
+    /// [`Self::wait_ready`], for at most `patience`.
+    pub async fn wait_ready_within(&mut self, patience: Duration) {
         let started = Instant::now();
         loop {
-            if !self.is_running() {
-                panic!(
-                    "{} exited before it was ready; its log ({}):\n{}",
-                    self.service.name(),
-                    self.log.display(),
-                    self.log_tail()
-                );
-            }
+            self.daemon.assert_running("it was ready");
             let answer = self.http.get(self.url("/readyz")).send().await;
             if answer.is_ok_and(|a| a.status() == StatusCode::OK) {
                 return;
             }
             assert!(
-                started.elapsed() < DEADLINE,
-                "{} not ready within {DEADLINE:?}; its log ({}):\n{}",
-                self.service.name(),
-                self.log.display(),
+                started.elapsed() < patience,
+                "{} not ready within {patience:?}; its log ({}):\n{}",
+                self.name(),
+                self.log_path().display(),
                 self.log_tail()
             );
             tokio::time::sleep(POLL).await;
@@ -221,7 +223,7 @@ impl ServiceProcess {
             .get(self.url(path))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("GET {path} on {}: {e}", self.service.name()));
+            .unwrap_or_else(|e| panic!("GET {path} on {}: {e}", self.name()));
         assert_eq!(answer.status(), StatusCode::OK, "GET {path}");
         answer.text().await.expect("a text body")
     }
@@ -232,8 +234,7 @@ impl ServiceProcess {
     /// # Panics
     /// When it was never started or does not exit within [`DEADLINE`].
     pub async fn stop(&mut self) -> ExitStatus {
-        self.signal(Signal::TERM);
-        self.wait_exit().await
+        self.daemon.stop().await
     }
 
     /// Sends SIGKILL (no chance to clean up) and reaps it; the exit status.
@@ -241,8 +242,7 @@ impl ServiceProcess {
     /// # Panics
     /// When it was never started.
     pub async fn kill(&mut self) -> ExitStatus {
-        self.signal(Signal::KILL);
-        self.wait_exit().await
+        self.daemon.kill().await
     }
 
     /// Starts it again with the same port, settings and log file (after a stop or kill).
@@ -250,80 +250,7 @@ impl ServiceProcess {
     /// # Panics
     /// When it is still running.
     pub fn restart(&mut self) {
-        assert!(
-            !self.is_running(),
-            "{} is still running: stop or kill it first",
-            self.service.name()
-        );
-        self.spawn();
-    }
-
-    fn spawn(&mut self) {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap_or_else(|e| panic!("cannot open {}: {e}", self.log.display()));
-        let stderr = log.try_clone().expect("a second handle on the log");
-        let mut command = Command::new(self.service.binary());
-        // Only the settings given here: none the test runner's environment happens to carry.
-        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("SK_")) {
-            command.env_remove(name);
-        }
-        let child = command
-            .env("SK_HTTP__LISTEN", self.addr.to_string())
-            .env("SK_LOG__FORMAT", "json")
-            .envs(self.vars.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.service.name()));
-        self.child = Some(child);
-    }
-
-    /// Signals the process if it still runs (one that exited is reaped: its id may be
-    /// another's by now).
-    fn signal(&mut self, signal: Signal) {
-        if !self.is_running() {
-            return;
-        }
-        let pid = self
-            .pid()
-            .and_then(|pid| i32::try_from(pid).ok())
-            .and_then(Pid::from_raw)
-            .expect("a running child has a valid pid");
-        kill_process(pid, signal).expect("the child can be signalled");
-    }
-
-    async fn wait_exit(&mut self) -> ExitStatus {
-        let name = self.service.name();
-        let child = self
-            .child
-            .as_mut()
-            .unwrap_or_else(|| panic!("{name} was never started"));
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().expect("the child's status") {
-                return status;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "{name} did not exit within {DEADLINE:?}"
-            );
-            tokio::time::sleep(POLL).await;
-        }
-    }
-}
-
-impl Drop for ServiceProcess {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut()
-            && matches!(child.try_wait(), Ok(None))
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.daemon.restart();
     }
 }
 

@@ -1,0 +1,159 @@
+//! `reports/faults.md`, rewritten by every run of the suite: each fault, when it was injected,
+//! how the sale stood then, the sale's outcome and `verify`'s verdict.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+use sk_bench::verify::Verdict;
+use sk_common::time::{now_ms, rfc3339_from_ms};
+
+use super::fault::{Fault, Injection};
+use super::{CONCURRENCY, SHOPPER_PATIENCE_SECS, SHOPPERS, STOCK};
+
+/// Breaches listed per fault (a broken invariant may breach for thousands of orders).
+const BREACHES_SHOWN: usize = 10;
+
+/// One fault's line of the report.
+#[derive(Debug)]
+pub struct Row {
+    fault: Fault,
+    injection: Injection,
+    /// Wave-1 purchase outcomes: `ok`, `sold_out` and everything else.
+    bought: u64,
+    sold_out: u64,
+    other: u64,
+    /// Every purchase confirmed to a shopper, over both waves.
+    confirmed: u64,
+    mysql_orders: usize,
+    units_held: i64,
+    breaches: Vec<String>,
+}
+
+impl Row {
+    /// The row of `fault`, from the flash report's JSON and verify's verdict.
+    pub fn new(fault: Fault, injection: Injection, flash: &Value, verdict: &Verdict) -> Self {
+        let outcomes = &flash["waves"][0]["outcomes"];
+        let count = |name: &str| outcomes[name]["count"].as_u64().unwrap_or(0);
+        let attempts = flash["waves"][0]["attempts"].as_u64().unwrap_or(0);
+        let (bought, sold_out) = (count("ok"), count("sold_out"));
+        let figures = &verdict.figures;
+        Self {
+            fault,
+            injection,
+            bought,
+            sold_out,
+            other: attempts.saturating_sub(bought + sold_out),
+            confirmed: flash["counts"]["ok"].as_u64().unwrap_or(0),
+            mysql_orders: figures.mysql_orders,
+            units_held: figures.units_reserved + figures.units_paid,
+            breaches: verdict.breaches(),
+        }
+    }
+
+    /// The fault and its breaches, when verify did not pass.
+    pub fn failure(&self) -> Option<String> {
+        if self.breaches.is_empty() {
+            return None;
+        }
+        let shown = &self.breaches[..self.breaches.len().min(BREACHES_SHOWN)];
+        Some(format!(
+            "{} ({} breaches):\n  {}",
+            self.fault.name(),
+            self.breaches.len(),
+            shown.join("\n  ")
+        ))
+    }
+
+    /// One line for the test's output.
+    pub fn summary(&self) -> String {
+        let verdict = if self.breaches.is_empty() {
+            "verify passed"
+        } else {
+            "verify FAILED"
+        };
+        format!(
+            "fault \"{}\" injected at {} ({} units sold): {} confirmed, {} MySQL orders, {verdict}",
+            self.fault.name(),
+            self.injection.at,
+            self.injection.progress.sold,
+            self.confirmed,
+            self.mysql_orders,
+        )
+    }
+
+    fn table_line(&self) -> String {
+        let i = &self.injection;
+        let verdict = if self.breaches.is_empty() {
+            "**passed**".to_owned()
+        } else {
+            format!("**FAILED** ({} breaches)", self.breaches.len())
+        };
+        format!(
+            "| {} | {} | {} | {} of {STOCK} units sold, {} order rows in MySQL | {:.1} s | {} / {} / {} | {} | {} ({} units held) | {verdict} |",
+            self.fault.name(),
+            i.victims.join(", "),
+            i.at,
+            i.progress.sold,
+            i.progress.persisted,
+            i.recovered_in.as_secs_f64(),
+            self.bought,
+            self.sold_out,
+            self.other,
+            self.confirmed,
+            self.mysql_orders,
+            self.units_held,
+        )
+    }
+}
+
+/// Writes the report to `reports/faults.md` at the workspace's root.
+pub fn write(rows: &[Row]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/faults.md");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    }
+    std::fs::write(&path, render(rows))
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+fn render(rows: &[Row]) -> String {
+    let mut md = format!(
+        "# Fault injection\n\n\
+         Written by the fault suite (`sk-bench/tests/it/faults.rs`, test \
+         `faults::no_fault_oversells_loses_or_doubles_an_order`), which the README's test \
+         command runs; this run finished at {}.\n\n\
+         **Platform.** The workspace's binaries as separate processes on loopback: a gateway, \
+         2 sk-app, 2 sk-core, sk-admin and 2 order-consumer (debug builds). Under them, stores \
+         of the suite's own, killed and restarted with their data: Redis with AOF \
+         `appendfsync always`, MariaDB with `innodb_flush_log_at_trx_commit=1`, and tansu \
+         0.6.0 on sqlite storage (orders topic with 4 partitions).\n\n\
+         **Each sale.** {SHOPPERS} shoppers and {STOCK} units, one unit per shopper, bought \
+         through the gateway, {CONCURRENCY} at a time (closed loop). 70 % of buyers pay, 10 % abandon \
+         (their orders expire after 15 s), the rest cancel. A shopper whose answer was lost (no answer, \
+         5xx, 429) retries with the same `Idempotency-Key` for up to {SHOPPER_PATIENCE_SECS} s, \
+         as a careful app does.\n\n\
+         **Each fault.** Injected once a quarter of the stock has sold (and, mid-drain, once \
+         order rows are streaming into MySQL): `kill -9` of the victims, 2 s down, restart on \
+         the same port and data, then every service ready again. After the sale, \
+         `sk-bench verify` checks DESIGN §6 invariants 1–5: nothing oversold, every success \
+         exactly one order row, no order nobody was told about, per-user limits held, the \
+         ledger equal to Redis once drained, returned units returned once.\n\n\
+         | fault | killed | injected at (UTC) | sale then | back in | wave 1: ok / sold_out / other | confirmed | MySQL orders | verify |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+        rfc3339_from_ms(now_ms())
+    );
+    for row in rows {
+        md.push_str(&row.table_line());
+        md.push('\n');
+    }
+    let failures: Vec<String> = rows.iter().filter_map(Row::failure).collect();
+    if !failures.is_empty() {
+        md.push_str("\n## Breaches\n\n");
+        for failure in failures {
+            let _ = writeln!(md, "```\n{failure}\n```\n");
+        }
+    }
+    md
+}
