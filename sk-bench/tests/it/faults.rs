@@ -17,7 +17,10 @@ mod fault;
 mod report;
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
+
+use futures_util::FutureExt as _;
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -29,7 +32,7 @@ use sk_common::testing::DEADLINE;
 use crate::helpers::{Cluster, Isolated, Replicas, Service, Stores, log_dir};
 
 use fault::Fault;
-use report::Row;
+use report::{Aborted, Row};
 
 /// Shoppers in each sale's first wave.
 const SHOPPERS: u64 = 20_000;
@@ -76,11 +79,24 @@ async fn no_fault_oversells_loses_or_doubles_an_order() {
     let cluster = Cluster::launch(&dir, isolated, replicas, &tansu_workaround).await;
     let mut bench = Bench { cluster, stores };
     let mut rows = Vec::new();
+    let mut aborted = None;
     for fault in Fault::ALL {
-        rows.push(bench.sale_under(fault).await);
+        // A fault the platform did not come back from ends the suite, but the report still
+        // says how far it got and why it stopped.
+        match AssertUnwindSafe(bench.sale_under(fault))
+            .catch_unwind()
+            .await
+        {
+            Ok(row) => rows.push(row),
+            Err(panic) => {
+                aborted = Some(Aborted::new(fault, panic.as_ref()));
+                break;
+            }
+        }
     }
-    report::write(&rows);
-    let failed: Vec<String> = rows.iter().filter_map(Row::failure).collect();
+    report::write(&rows, aborted.as_ref());
+    let mut failed: Vec<String> = rows.iter().filter_map(Row::failure).collect();
+    failed.extend(aborted.as_ref().map(Aborted::describe));
     assert!(
         failed.is_empty(),
         "{} of {} faults broke an invariant (logs in {}):\n{}",

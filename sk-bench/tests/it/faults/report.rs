@@ -107,18 +107,44 @@ impl Row {
     }
 }
 
+/// The fault during which the suite stopped, and why.
+#[derive(Debug)]
+pub struct Aborted {
+    fault: Fault,
+    why: String,
+}
+
+impl Aborted {
+    /// From the panic that stopped the suite.
+    pub fn new(fault: Fault, panic: &(dyn std::any::Any + Send)) -> Self {
+        let why = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        // The first line says what; the rest is the log tail the panic carried.
+        let why = why.lines().take(3).collect::<Vec<_>>().join(" / ");
+        Self { fault, why }
+    }
+
+    /// The fault and why the suite stopped there.
+    pub fn describe(&self) -> String {
+        format!("aborted at {}: {}", self.fault.name(), self.why)
+    }
+}
+
 /// Writes the report to `reports/faults.md` at the workspace's root.
-pub fn write(rows: &[Row]) {
+pub fn write(rows: &[Row], aborted: Option<&Aborted>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/faults.md");
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     }
-    std::fs::write(&path, render(rows))
+    std::fs::write(&path, render(rows, aborted))
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
-fn render(rows: &[Row]) -> String {
+fn render(rows: &[Row], aborted: Option<&Aborted>) -> String {
     let mut md = format!(
         "# Fault injection\n\n\
          Written by the fault suite (`sk-bench/tests/it/faults.rs`, test \
@@ -147,6 +173,14 @@ fn render(rows: &[Row]) -> String {
     for row in rows {
         md.push_str(&row.table_line());
         md.push('\n');
+    }
+    if let Some(aborted) = aborted {
+        let _ = writeln!(
+            md,
+            "\n**The suite stopped** during \"{}\" (later faults did not run):\n\n```\n{}\n```",
+            aborted.fault.name(),
+            aborted.why
+        );
     }
     let failures: Vec<String> = rows.iter().filter_map(Row::failure).collect();
     if !failures.is_empty() {
