@@ -148,8 +148,8 @@ fn render(rows: &[Row], aborted: Option<&Aborted>) -> String {
     let mut md = format!(
         "# Fault injection\n\n\
          Written by the fault suite (`sk-bench/tests/it/faults.rs`, test \
-         `faults::no_fault_oversells_loses_or_doubles_an_order`), which the README's test \
-         command runs; this run finished at {}.\n\n\
+         `faults::no_fault_oversells_loses_or_doubles_an_order`), run by \
+         `scripts/test-faults`; this run finished at {}.\n\n\
          **Platform.** The workspace's binaries as separate processes on loopback: a gateway, \
          2 sk-app, 2 sk-core, sk-admin and 2 order-consumer (debug builds). Under them, stores \
          of the suite's own, killed and restarted with their data: Redis with AOF \
