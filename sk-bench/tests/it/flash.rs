@@ -34,10 +34,6 @@ async fn a_small_flash_sale_sells_out_and_verifies() {
         "400",
         "--rate",
         "400",
-        // A shopper app retries an answer lost to a busy machine (the same Idempotency-Key,
-        // a second payment): without it one 503 under a parallel test's load failed the run.
-        "--retry-secs",
-        "30",
         "--no-progress",
     ])
     .unwrap();
