@@ -246,7 +246,11 @@ impl Inventory {
             .invoke_async(conn)
             .await?;
         let outcome = parse_reserve(&answer)?;
-        if let ReserveOutcome::Reserved(reservation) = outcome {
+        // A repeat indexes again: the call that made the order may have died between its
+        // script and its index, and the shopper's retry is then the only one left to write it.
+        if let ReserveOutcome::Reserved(reservation) | ReserveOutcome::Repeated(reservation, _) =
+            outcome
+        {
             self.index_order(conn, reservation.order_id, activity_id)
                 .await?;
         }
@@ -254,8 +258,8 @@ impl Inventory {
     }
 
     /// Remembers which activity an order belongs to, for lookups by order id alone. Written
-    /// after the reservation (a separate slot); if this fails the caller answers 5xx and the
-    /// unacknowledged reservation simply expires.
+    /// after the reservation (a separate slot); if this fails the caller answers 5xx, and the
+    /// reservation either expires unacknowledged or is indexed by the shopper's retry.
     async fn index_order<C: ConnectionLike + Send>(
         &self,
         conn: &mut C,

@@ -21,10 +21,12 @@ use sk_common::domain::{ActivityId, IdempotencyKey, OrderId, Quantity, UserId};
 use sk_common::events::{OrderStatus, OrderView};
 use sk_common::http::{HttpError, Json};
 use sk_common::purchase_token::{PurchaseClaims, PurchaseTokens};
+use sk_common::shutdown::TaskFailed;
 use sk_common::stock::{
     CancelOutcome, Inventory, PayOutcome, Reservation, ReserveOutcome, ReserveRequest,
 };
 use sk_common::time::rfc3339_from_ms;
+use tracing::Instrument as _;
 
 pub use replay_guard::ReplayGuard;
 pub use signature::Verifier;
@@ -101,23 +103,35 @@ async fn reserve(
     let activity_id = ActivityId::parse(&activity_id).map_err(|_| Error::ActivityNotFound)?;
     let order_id = OrderId::generate();
     tracing::Span::current().record("order_id", tracing::field::display(&order_id));
-    let request = ReserveRequest {
-        order_id,
-        user_id: &body.user_id,
-        quantity: body.quantity,
-        idempotency_key: body.idempotency_key.as_ref(),
-    };
-    let outcome = api
-        .inventory
-        .reserve(&mut api.redis.clone(), activity_id, &request)
-        .await?;
+    // The script and the order's index are two Redis calls. They run in a task of their own,
+    // so a caller hanging up between them (an sk-app killed mid-call) cannot cancel the index
+    // and leave an order its shopper cannot look up or cancel.
+    let (inventory, mut redis) = (api.inventory.clone(), api.redis.clone());
+    let user_id = body.user_id.clone();
+    let outcome = tokio::spawn(
+        async move {
+            let request = ReserveRequest {
+                order_id,
+                user_id: &body.user_id,
+                quantity: body.quantity,
+                idempotency_key: body.idempotency_key.as_ref(),
+            };
+            inventory.reserve(&mut redis, activity_id, &request).await
+        }
+        .in_current_span(),
+    )
+    .await
+    .map_err(|e| TaskFailed {
+        task: "reserve",
+        reason: e.to_string(),
+    })??;
     metrics::counter!(crate::metrics::RESERVES, "outcome" => outcome_label(outcome)).increment(1);
     let (reservation, status) = match outcome {
         ReserveOutcome::Reserved(r) => (r, OrderStatus::Reserved),
         ReserveOutcome::Repeated(r, status) => (r, status),
         ReserveOutcome::Rejected(rejection) => return Err(Error::Rejected(rejection)),
     };
-    let claims = claims(&reservation, &body.user_id, activity_id);
+    let claims = claims(&reservation, &user_id, activity_id);
     Ok(JsonResponse(ReserveReply {
         order_id: reservation.order_id,
         token: api.tokens.issue(&claims),

@@ -102,6 +102,49 @@ async fn the_same_idempotency_key_returns_the_same_order() {
     core.server.stop().await.unwrap();
 }
 
+/// An sk-core killed between a reservation's script and its order index (a separate key)
+/// leaves an order nobody can look up or cancel by id; the shopper's retry with the same key
+/// writes the index, so the order is theirs to see and cancel again.
+#[tokio::test]
+async fn a_retry_indexes_an_order_whose_maker_died_before_indexing_it() {
+    let sale = Sale::new().await;
+    sale.put_activity(4, &open_activity(10, 1)).await;
+    let core = sale.spawn_core(&[]).await;
+
+    let (status, first) = core.reserve_once(4, "dana", "tap-1").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let order_id = first["order_id"].as_str().unwrap();
+    // What a `kill -9` right after the script leaves behind: the order, without its index.
+    let index = format!("{}:order:{order_id}", sale.prefix);
+    let removed: u32 = redis::cmd("DEL")
+        .arg(&index)
+        .query_async(&mut sale.redis().await)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1, "the order index is {index}");
+    let (status, _) = core.cancel(order_id, "dana").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "unindexed, the order is out of reach"
+    );
+
+    let (status, again) = core.reserve_once(4, "dana", "tap-1").await;
+    assert_eq!(
+        (status, &again["order_id"]),
+        (StatusCode::OK, &first["order_id"])
+    );
+    let (status, order) = core.order(order_id, "dana").await;
+    assert_eq!(
+        (status, &order["status"]),
+        (StatusCode::OK, &"reserved".into())
+    );
+    let (status, body) = core.cancel(order_id, "dana").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(sale.remaining(4).await, 10, "the unit came back");
+    core.server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn an_order_can_be_paid_once_and_a_cancelled_one_returns_its_units() {
     let sale = Sale::new().await;
