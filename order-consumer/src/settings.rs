@@ -29,6 +29,9 @@ pub struct Settings {
 pub struct ConsumerSettings {
     /// Kafka consumer group shared by every order-consumer instance.
     pub group_id: String,
+    /// This instance's stable name in the group (Kafka static membership), or empty for a
+    /// dynamic member.
+    pub instance_id: String,
     /// Most events written to MySQL in one transaction.
     pub batch_max: usize,
     /// Milliseconds a batch waits for more events after its first one.
@@ -40,6 +43,9 @@ pub struct ConsumerSettings {
     /// Milliseconds one batch's MySQL transaction may take before it is retried.
     pub apply_timeout_ms: u64,
 }
+
+/// Longest static member name accepted (Kafka allows 249 characters in such names).
+const INSTANCE_ID_MAX: usize = 249;
 
 /// Every ledger row binds 11 parameters and MySQL takes at most 65,535 per statement.
 const BATCH_MAX_LIMIT: usize = 5_000;
@@ -74,6 +80,17 @@ impl ConsumerSettings {
             return Err(SettingsError::invalid(
                 "consumer.group_id",
                 "must not be empty",
+            ));
+        }
+        if self.instance_id.len() > INSTANCE_ID_MAX
+            || self
+                .instance_id
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(SettingsError::invalid(
+                "consumer.instance_id",
+                format!("must be at most {INSTANCE_ID_MAX} characters, without spaces"),
             ));
         }
         if !(1..=BATCH_MAX_LIMIT).contains(&self.batch_max) {
@@ -121,5 +138,37 @@ impl ServiceSettings for Settings {
         self.mysql.validate("mysql")?;
         self.kafka.validate("kafka")?;
         self.consumer.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sk_common::settings::{EnvSource, load};
+
+    use super::Settings;
+
+    fn with_instance_id(id: &str) -> Result<Settings, sk_common::settings::SettingsError> {
+        let vars = [("SK_CONSUMER__INSTANCE_ID".to_owned(), id.to_owned())];
+        load::<Settings>(None, EnvSource::Vars(vars.into_iter().collect()))
+    }
+
+    #[test]
+    fn a_static_member_name_is_optional_and_without_spaces() {
+        assert_eq!(with_instance_id("").unwrap().consumer.instance_id, "");
+        assert_eq!(
+            with_instance_id("order-consumer-0")
+                .unwrap()
+                .consumer
+                .instance_id,
+            "order-consumer-0"
+        );
+        for bad in [
+            "two words".to_owned(),
+            "tab\there".to_owned(),
+            "x".repeat(250),
+        ] {
+            let error = with_instance_id(&bad).unwrap_err().to_string();
+            assert!(error.contains("consumer.instance_id"), "{bad:?}: {error}");
+        }
     }
 }

@@ -62,9 +62,14 @@ impl LedgerWriter {
         settings: &ConsumerSettings,
         pool: MysqlPool,
     ) -> Result<Self> {
-        let consumer = kafka
-            .client_config()
-            .set("group.id", &settings.group_id)
+        let mut config = kafka.client_config();
+        config.set("group.id", &settings.group_id);
+        if !settings.instance_id.is_empty() {
+            // A restarted instance rejoins as itself: no rebalance, no partition waiting for
+            // its dead predecessor's session to expire.
+            config.set("group.instance.id", &settings.instance_id);
+        }
+        let consumer = config
             // Offsets are stored by hand once a batch is in MySQL, and committed after that.
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
