@@ -87,6 +87,17 @@ impl Fault {
         }
     }
 
+    /// The fault's directory name (stores and logs).
+    pub const fn slug(self) -> &'static str {
+        match self {
+            Self::RelayOwner => "1-relay-owner",
+            Self::OrderConsumer => "2-order-consumer",
+            Self::Edge => "3-edge",
+            Self::BrokerAndMysql => "4-broker-and-mysql",
+            Self::Redis => "5-redis",
+        }
+    }
+
     /// Whether the fault waits for order rows to be streaming into the ledger.
     const fn mid_drain(self) -> bool {
         matches!(self, Self::OrderConsumer | Self::BrokerAndMysql)

@@ -28,6 +28,10 @@ pub struct Row {
     mysql_orders: usize,
     units_held: i64,
     breaches: Vec<String>,
+    /// Payments and cancellations that never succeeded, and the first one's answer: an
+    /// order a shopper could not settle breaks the contract even when verify passes.
+    settle_failed: u64,
+    first_settle_failure: Option<String>,
 }
 
 impl Row {
@@ -48,29 +52,47 @@ impl Row {
             mysql_orders: figures.mysql_orders,
             units_held: figures.units_reserved + figures.units_paid,
             breaches: verdict.breaches(),
+            settle_failed: flash["settlement"]["failed"].as_u64().unwrap_or(0),
+            first_settle_failure: flash["settlement"]["first_failure"]
+                .as_str()
+                .map(str::to_owned),
         }
+    }
+
+    /// Whether verify passed and every shopper could settle their order.
+    fn passed(&self) -> bool {
+        self.breaches.is_empty() && self.settle_failed == 0
     }
 
     /// The fault and its breaches, when verify did not pass.
     pub fn failure(&self) -> Option<String> {
-        if self.breaches.is_empty() {
+        if self.passed() {
             return None;
         }
-        let shown = &self.breaches[..self.breaches.len().min(BREACHES_SHOWN)];
+        let mut lines: Vec<String> =
+            self.breaches[..self.breaches.len().min(BREACHES_SHOWN)].to_vec();
+        if self.settle_failed > 0 {
+            lines.push(format!(
+                "{} payments or cancellations never succeeded; the first: {}",
+                self.settle_failed,
+                self.first_settle_failure.as_deref().unwrap_or("?")
+            ));
+        }
         Some(format!(
-            "{} ({} breaches):\n  {}",
+            "{} ({} breaches, {} failed settlements):\n  {}",
             self.fault.name(),
             self.breaches.len(),
-            shown.join("\n  ")
+            self.settle_failed,
+            lines.join("\n  ")
         ))
     }
 
     /// One line for the test's output.
     pub fn summary(&self) -> String {
-        let verdict = if self.breaches.is_empty() {
-            "verify passed"
-        } else {
-            "verify FAILED"
+        let verdict = match (self.breaches.len(), self.settle_failed) {
+            (0, 0) => "verify passed, every order settled".to_owned(),
+            (0, failed) => format!("verify passed, {failed} settlements FAILED"),
+            (breaches, _) => format!("verify FAILED ({breaches} breaches)"),
         };
         format!(
             "fault \"{}\" injected at {} ({} units sold): {} confirmed, {} MySQL orders, {verdict}",
@@ -84,13 +106,13 @@ impl Row {
 
     fn table_line(&self) -> String {
         let i = &self.injection;
-        let verdict = if self.breaches.is_empty() {
-            "**passed**".to_owned()
-        } else {
-            format!("**FAILED** ({} breaches)", self.breaches.len())
+        let verdict = match (self.breaches.len(), self.settle_failed) {
+            (0, 0) => "**passed**".to_owned(),
+            (0, failed) => format!("passed, but **{failed} settlements failed**"),
+            (breaches, _) => format!("**FAILED** ({breaches} breaches)"),
         };
         format!(
-            "| {} | {} | {} | {} of {STOCK} units sold, {} order rows in MySQL | {:.1} s | {} / {} / {} | {} | {} ({} units held) | {verdict} |",
+            "| {} | {} | {} | {} of {STOCK} units sold, {} order rows in MySQL | {:.1} s | {} / {} / {} | {} | {} ({} units held) | {} | {verdict} |",
             self.fault.name(),
             i.victims.join(", "),
             i.at,
@@ -103,11 +125,12 @@ impl Row {
             self.confirmed,
             self.mysql_orders,
             self.units_held,
+            self.settle_failed,
         )
     }
 }
 
-/// The fault during which the suite stopped, and why.
+/// A fault's sale that did not reach a verdict, and why.
 #[derive(Debug)]
 pub struct Aborted {
     fault: Fault,
@@ -115,7 +138,7 @@ pub struct Aborted {
 }
 
 impl Aborted {
-    /// From the panic that stopped the suite.
+    /// From the panic that ended the fault's sale.
     pub fn new(fault: Fault, panic: &(dyn std::any::Any + Send)) -> Self {
         let why = panic
             .downcast_ref::<String>()
@@ -127,29 +150,41 @@ impl Aborted {
         Self { fault, why }
     }
 
-    /// The fault and why the suite stopped there.
+    /// The fault and why it reached no verdict.
     pub fn describe(&self) -> String {
-        format!("aborted at {}: {}", self.fault.name(), self.why)
+        format!("{}: no verdict: {}", self.fault.name(), self.why)
+    }
+
+    fn table_line(&self) -> String {
+        format!(
+            "| {} | | | | | | | | | **NO VERDICT**: {} |",
+            self.fault.name(),
+            self.why.replace('|', "\\|")
+        )
     }
 }
 
+/// One fault's result: verify's verdict, or why the sale never got one.
+pub type Outcome = Result<Row, Aborted>;
+
 /// Writes the report to `reports/faults.md` at the workspace's root.
-pub fn write(rows: &[Row], aborted: Option<&Aborted>) {
+pub fn write(outcomes: &[Outcome]) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/faults.md");
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     }
-    std::fs::write(&path, render(rows, aborted))
+    std::fs::write(&path, render(outcomes))
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
-fn render(rows: &[Row], aborted: Option<&Aborted>) -> String {
+fn render(outcomes: &[Outcome]) -> String {
     let mut md = format!(
         "# Fault injection\n\n\
          Written by the fault suite (`sk-bench/tests/it/faults.rs`, test \
-         `faults::no_fault_oversells_loses_or_doubles_an_order`), run by \
-         `scripts/test-faults`; this run finished at {}.\n\n\
+         `faults::no_fault_oversells_loses_or_doubles_an_order`), which the README's test \
+         command (`scripts/test`) runs, as does `scripts/test-faults` alone; this run \
+         finished at {}.\n\n\
          **Platform.** The workspace's binaries as separate processes on loopback: a gateway, \
          2 sk-app, 2 sk-core, sk-admin and 2 order-consumer (debug builds). Under them, stores \
          of the suite's own, killed and restarted with their data: Redis with AOF \
@@ -160,29 +195,28 @@ fn render(rows: &[Row], aborted: Option<&Aborted>) -> String {
          (their orders expire after 15 s), the rest cancel. A shopper whose answer was lost (no answer, \
          5xx, 429) retries with the same `Idempotency-Key` for up to {SHOPPER_PATIENCE_SECS} s, \
          as a careful app does.\n\n\
-         **Each fault.** Injected once a quarter of the stock has sold (and, mid-drain, once \
+         **Each fault.** On a platform and stores of its own, started afresh. Injected once a quarter of the stock has sold (and, mid-drain, once \
          order rows are streaming into MySQL): `kill -9` of the victims, 2 s down, restart on \
          the same port and data, then every service ready again. After the sale, \
          `sk-bench verify` checks DESIGN §6 invariants 1–5: nothing oversold, every success \
          exactly one order row, no order nobody was told about, per-user limits held, the \
-         ledger equal to Redis once drained, returned units returned once.\n\n\
-         | fault | killed | injected at (UTC) | sale then | back in | wave 1: ok / sold_out / other | confirmed | MySQL orders | verify |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+         ledger equal to Redis once drained, returned units returned once. And every payment \
+         and cancellation a shopper asked for must have succeeded in the end.\n\n\
+         | fault | killed | injected at (UTC) | sale then | back in | wave 1: ok / sold_out / other | confirmed | MySQL orders | failed settlements | verify |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
         rfc3339_from_ms(now_ms())
     );
-    for row in rows {
-        md.push_str(&row.table_line());
+    for outcome in outcomes {
+        md.push_str(&match outcome {
+            Ok(row) => row.table_line(),
+            Err(aborted) => aborted.table_line(),
+        });
         md.push('\n');
     }
-    if let Some(aborted) = aborted {
-        let _ = writeln!(
-            md,
-            "\n**The suite stopped** during \"{}\" (later faults did not run):\n\n```\n{}\n```",
-            aborted.fault.name(),
-            aborted.why
-        );
-    }
-    let failures: Vec<String> = rows.iter().filter_map(Row::failure).collect();
+    let failures: Vec<String> = outcomes
+        .iter()
+        .filter_map(|outcome| outcome.as_ref().ok().and_then(Row::failure))
+        .collect();
     if !failures.is_empty() {
         md.push_str("\n## Breaches\n\n");
         for failure in failures {

@@ -97,7 +97,11 @@ impl Cluster {
                 .iter()
                 .filter(|p: &&ServiceProcess| p.service() == *service)
                 .count();
-            let vars = [vars_of(*service, index, &isolated, &peers), extra(*service)].concat();
+            let vars = [
+                vars_of(*service, name, index, &isolated, &peers),
+                extra(*service),
+            ]
+            .concat();
             let mut process = ServiceProcess::start(*service, name, *addr, vars, log_dir);
             if *service == Service::SkAdmin {
                 process.wait_ready().await;
@@ -192,9 +196,9 @@ impl Peers {
     }
 }
 
-/// Instance `index` of `service`'s settings in the cluster: its dependencies and its peers'
-/// addresses.
-fn vars_of(service: Service, index: usize, isolated: &Isolated, peers: &Peers) -> Vars {
+/// The settings of `service`'s instance `index`, named `name`, in the cluster: its
+/// dependencies and its peers' addresses.
+fn vars_of(service: Service, name: &str, index: usize, isolated: &Isolated, peers: &Peers) -> Vars {
     match service {
         Service::SkAdmin => [isolated.redis(), isolated.mysql(), Isolated::jwt_secret()].concat(),
         Service::SkCore => [
@@ -207,7 +211,12 @@ fn vars_of(service: Service, index: usize, isolated: &Isolated, peers: &Peers) -
         Service::OrderConsumer => [
             isolated.mysql(),
             isolated.kafka.clone(),
-            vec![("SK_CONSUMER__GROUP_ID", isolated.group_id.clone())],
+            vec![
+                ("SK_CONSUMER__GROUP_ID", isolated.group_id.clone()),
+                // Static members, as a StatefulSet would name them: a killed and restarted
+                // consumer takes its partitions back as itself.
+                ("SK_CONSUMER__INSTANCE_ID", name.to_owned()),
+            ],
         ]
         .concat(),
         Service::SkApp => [
