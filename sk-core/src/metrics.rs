@@ -18,6 +18,13 @@ pub const OUTBOX_DEAD_LETTERS: &str = "sk_core_outbox_dead_letters_total";
 /// Counter: reservations expired by the payment-deadline reaper.
 pub const RESERVATIONS_EXPIRED: &str = "sk_core_reservations_expired_total";
 
+/// Counter by `reason`: internal calls refused before any work (`invalid_signature`,
+/// `stale_request`, `replayed_request`): forgeries, clock skew or replays.
+pub const CALLS_REFUSED: &str = "sk_core_calls_refused_total";
+
+/// Every `reason` of [`CALLS_REFUSED`], as the refusals' error codes.
+pub const REFUSAL_REASONS: [&str; 3] = ["invalid_signature", "stale_request", "replayed_request"];
+
 /// Every `outcome` of [`RESERVES`]: the successes, then the script's refusals.
 const RESERVE_OUTCOMES: [&str; 9] = [
     "reserved",
@@ -55,6 +62,13 @@ pub fn register() {
         RESERVATIONS_EXPIRED,
         "Reservations expired by the payment-deadline reaper (their units returned to stock)"
     );
+    describe_counter!(
+        CALLS_REFUSED,
+        "Internal calls refused before any work: a bad or missing signature, a stale timestamp or a replay, by reason"
+    );
+    for reason in REFUSAL_REASONS {
+        counter!(CALLS_REFUSED, "reason" => reason).increment(0);
+    }
     for outcome in RESERVE_OUTCOMES {
         counter!(RESERVES, "outcome" => outcome).increment(0);
     }

@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sk_common::http::HttpError;
 use sk_common::signing::{
-    NONCE_HEADER, PresentedSignature, RequestSigner, SIGNATURE_HEADER, SignedParts,
+    NONCE_HEADER, PresentedSignature, RequestSigner, SIGNATURE_HEADER, SignatureError, SignedParts,
     TIMESTAMP_HEADER,
 };
 use sk_common::time::now_ms;
@@ -67,12 +67,20 @@ impl Verifier {
             .signer
             .verify(signed, presented, now_ms(), self.max_skew_ms)
             .inspect_err(|refusal| {
+                let reason = if matches!(refusal, SignatureError::Stale) {
+                    "stale_request"
+                } else {
+                    "invalid_signature"
+                };
+                metrics::counter!(crate::metrics::CALLS_REFUSED, "reason" => reason).increment(1);
                 tracing::info!(reason = %refusal, path = parts.uri.path(), "unsigned or badly signed call refused");
             })?;
         // Checked only now, so forgeries never cost a Redis command.
         if self.replays.first_use(nonce).await? {
             Ok(())
         } else {
+            metrics::counter!(crate::metrics::CALLS_REFUSED, "reason" => "replayed_request")
+                .increment(1);
             tracing::warn!(path = parts.uri.path(), "replayed signed call refused");
             Err(Error::Replayed)
         }

@@ -18,6 +18,18 @@ async fn send_stamped(core: &Core, path: &str, body: &Value, stamp: CallStamp) -
     (status.as_u16(), answer)
 }
 
+/// `sk_core_calls_refused_total{reason="replayed_request"}` as `core` reports it.
+async fn replays_refused(core: &Core) -> u64 {
+    let metrics = core.server.get_text("/metrics").await;
+    metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(r#"sk_core_calls_refused_total{reason="replayed_request"} "#)
+        })
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no replayed_request series in:\n{metrics}"))
+}
+
 #[tokio::test]
 async fn a_replayed_call_is_refused_by_every_instance_and_sells_once() {
     let sale = Sale::new().await;
@@ -27,6 +39,7 @@ async fn a_replayed_call_is_refused_by_every_instance_and_sells_once() {
     let body = json!({"user_id": "bob", "quantity": 1});
     let stamp = CallStamp::now();
 
+    let refused_before = replays_refused(&core).await;
     let (status, first) = send_stamped(&core, RESERVE, &body, stamp).await;
     assert_eq!(status, 200, "{first}");
     for (which, instance) in [("the same instance", &core), ("another instance", &other)] {
@@ -38,6 +51,12 @@ async fn a_replayed_call_is_refused_by_every_instance_and_sells_once() {
         );
     }
     assert_eq!(sale.remaining(1).await, 9, "one unit sold, once");
+    // Both in-process instances report to this test process's one metrics recorder.
+    assert_eq!(
+        replays_refused(&core).await - refused_before,
+        2,
+        "each replay is counted"
+    );
     assert_eq!(sale.redis_orders(1).await.len(), 1, "one order");
 
     let (status, fresh) = other.reserve(1, "bob", 1).await;
