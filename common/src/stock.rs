@@ -276,6 +276,26 @@ impl Inventory {
         Ok(())
     }
 
+    /// Whether `user` already made an order on `activity_id` under the idempotency `key` (a
+    /// retry of it would get that order back).
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn knows_idempotency_key<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        activity_id: ActivityId,
+        user: &UserId,
+        key: &IdempotencyKey,
+    ) -> Result<bool> {
+        let known: bool = redis::cmd("HEXISTS")
+            .arg(self.keys(activity_id).idempotency())
+            .arg(idempotency_field(user, key))
+            .query_async(conn)
+            .await?;
+        Ok(known)
+    }
+
     /// The activity an order belongs to, if it is known.
     ///
     /// # Errors

@@ -9,7 +9,7 @@ mod user_limit;
 
 use std::net::IpAddr;
 
-use sk_common::domain::{ActivityId, UserId};
+use sk_common::domain::{ActivityId, IdempotencyKey, UserId};
 use sk_common::forwarded::TrustedProxies;
 use sk_common::redis::RedisHandle;
 use sk_common::stock::{BUY_RATE_ALL_PPM, Inventory};
@@ -59,10 +59,10 @@ impl Admission {
     /// Runs every check for `user` at `ip` buying from `activity`; the slot returned keeps
     /// the user's other attempts on this activity out until the purchase is over.
     ///
-    /// A `retry` (the purchase carries an `Idempotency-Key`) is not refused as ended or sold
-    /// out here: its first attempt may have succeeded with the answer lost, and only sk-core
-    /// knows; it returns that order again (DESIGN §3) or refuses itself. The per-user rate
-    /// limit still bounds what such keys can send to sk-core.
+    /// A purchase with an `Idempotency-Key` that an ended or sold-out sale already knows is
+    /// not refused here: its first attempt succeeded with the answer lost, and sk-core returns
+    /// that order again (DESIGN §3). A key the sale does not know is refused like any other
+    /// purchase, so shoppers who retry cost sk-core nothing once a sale is sold out.
     ///
     /// # Errors
     /// The first check that refuses: [`Error::Blacklisted`], [`Error::ActivityNotFound`],
@@ -74,9 +74,9 @@ impl Admission {
         user: &UserId,
         ip: IpAddr,
         activity: ActivityId,
-        retry: bool,
+        key: Option<&IdempotencyKey>,
     ) -> Result<InFlightGuard> {
-        let decision = self.check_all(user, ip, activity, retry).await;
+        let decision = self.check_all(user, ip, activity, key).await;
         crate::metrics::count_admission(&decision);
         decision
     }
@@ -86,7 +86,7 @@ impl Admission {
         user: &UserId,
         ip: IpAddr,
         activity: ActivityId,
-        retry: bool,
+        key: Option<&IdempotencyKey>,
     ) -> Result<InFlightGuard> {
         self.blacklist.check(user, ip)?;
         let sale = self
@@ -94,9 +94,17 @@ impl Admission {
             .get(activity)
             .await?
             .ok_or(Error::ActivityNotFound)?;
-        match sale.check_selling(now_ms()) {
-            Err(Error::Ended | Error::SoldOut) if retry => {}
-            checked => checked?,
+        match (sale.check_selling(now_ms()), key) {
+            (Err(refusal @ (Error::Ended | Error::SoldOut)), Some(key)) => {
+                if !self
+                    .activities
+                    .knows_idempotency_key(activity, user, key)
+                    .await?
+                {
+                    return Err(refusal);
+                }
+            }
+            (checked, _) => checked?,
         }
         self.user_limit.check(user)?;
         let slot = self

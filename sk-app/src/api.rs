@@ -130,10 +130,9 @@ async fn purchase(
 ) -> Result<Json<PurchaseReply>> {
     let activity = ActivityId::parse(&activity_id).map_err(|_| Error::ActivityNotFound)?;
     let idempotency_key = idempotency_key(&headers)?;
-    let retry = idempotency_key.is_some();
     let _slot = api
         .admission
-        .admit(&shopper.0, client, activity, retry)
+        .admit(&shopper.0, client, activity, idempotency_key.as_ref())
         .await?;
     let call = ReserveCall {
         user_id: &shopper.0,

@@ -58,6 +58,12 @@ impl ActivityKeys {
         &self.script_keys[1]
     }
 
+    /// Hash of idempotency keys used (user and key → order id).
+    #[must_use]
+    pub fn idempotency(&self) -> &str {
+        &self.script_keys[2]
+    }
+
     /// Sorted set of reserved orders by payment deadline.
     #[must_use]
     pub fn deadlines(&self) -> &str {

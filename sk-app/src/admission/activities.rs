@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
 use serde::Deserialize;
-use sk_common::domain::ActivityId;
+use sk_common::domain::{ActivityId, IdempotencyKey, UserId};
 use sk_common::stock::{ActivityState, Inventory};
 
 use crate::{Error, Result};
@@ -104,6 +104,22 @@ impl ActivityCache {
             Some(entry) if entry.read_at.elapsed() < self.negative_ttl => Ok(None),
             _ => self.refresh(id).await,
         }
+    }
+
+    /// Whether `user` already made an order on `id` under `key`, asked of Redis.
+    ///
+    /// # Errors
+    /// [`Error::StateUnavailable`] when Redis fails.
+    pub async fn knows_idempotency_key(
+        &self,
+        id: ActivityId,
+        user: &UserId,
+        key: &IdempotencyKey,
+    ) -> Result<bool> {
+        self.inventory
+            .knows_idempotency_key(&mut self.redis.clone(), id, user, key)
+            .await
+            .map_err(|e| Error::StateUnavailable(e.to_string()))
     }
 
     /// Reads the activity from Redis and caches what it says.

@@ -1,7 +1,8 @@
 //! The local sold-out flag: once sk-core's stock event says an activity sold out, sk-app
 //! refuses purchases itself (sk-core never hears of them); a cancellation that brings units
 //! back clears the flag through the restock event, and the next purchase succeeds. A retry
-//! with the first attempt's `Idempotency-Key` still reaches sk-core and gets its order back.
+//! with the first attempt's `Idempotency-Key` still reaches sk-core and gets its order back;
+//! a key the sale does not know is refused by sk-app alone.
 
 use sk_common::testing::eventually;
 
@@ -71,10 +72,28 @@ async fn a_keyed_retry_after_sell_out_returns_the_same_order() {
         .await;
     assert_eq!(retry.status, 200, "{:?}", retry.body);
     assert_eq!(retry.body["order_id"], first.body["order_id"]);
-    let other_key = shop.purchase(Some(&alice), 1, body, Some("k-2")).await;
+
+    // A key the sale does not know buys nothing, and sk-app refuses it without sk-core.
+    let before = shop.core_calls();
+    let other_key = shop
+        .purchase(Some(&alice), 1, body.clone(), Some("k-2"))
+        .await;
     assert_eq!(
-        other_key.status, 409,
+        (other_key.status, other_key.code()),
+        (409, "sold_out"),
         "a new key buys nothing: {:?}",
         other_key.body
     );
+    let carol = shop.shopper("carol");
+    for attempt in 0..5 {
+        let key = format!("carol-{attempt}");
+        let answer = shop
+            .purchase(Some(&carol), 1, body.clone(), Some(&key))
+            .await;
+        assert_eq!((answer.status, answer.code()), (409, "sold_out"));
+    }
+    // Alice's own key under Carol's name is not Alice's order either.
+    let borrowed = shop.purchase(Some(&carol), 1, body, Some("k-1")).await;
+    assert_eq!((borrowed.status, borrowed.code()), (409, "sold_out"));
+    assert_eq!(shop.core_calls(), before, "sk-core saw none of them");
 }
