@@ -117,6 +117,32 @@ impl Daemon {
         }
     }
 
+    /// Polls `ready` until it answers `true`, for at most `patience`.
+    ///
+    /// # Panics
+    /// After `patience`, or at once when the process exits, with the tail of its log.
+    pub async fn wait_until_ready<F, Fut>(&mut self, patience: Duration, ready: F)
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let started = Instant::now();
+        loop {
+            self.assert_running("it was ready");
+            if ready().await {
+                return;
+            }
+            assert!(
+                started.elapsed() < patience,
+                "{} not ready within {patience:?}; its log ({}):\n{}",
+                self.name,
+                self.log.display(),
+                self.log_tail()
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Sends SIGTERM and waits (bounded) for it to exit; the exit status.
     pub async fn stop(&mut self) -> ExitStatus {
         self.signal(Signal::TERM);

@@ -10,12 +10,12 @@ use std::hash::{BuildHasher as _, Hasher as _, RandomState};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use sk_common::testing::{DEADLINE, Vars, env_vars_of};
 
-use super::daemon::{Daemon, Launch, POLL};
+use super::daemon::{Daemon, Launch};
 
 /// The five services: their binaries and their documented settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -195,22 +195,13 @@ impl ServiceProcess {
 
     /// [`Self::wait_ready`], for at most `patience`.
     pub async fn wait_ready_within(&mut self, patience: Duration) {
-        let started = Instant::now();
-        loop {
-            self.daemon.assert_running("it was ready");
-            let answer = self.http.get(self.url("/readyz")).send().await;
-            if answer.is_ok_and(|a| a.status() == StatusCode::OK) {
-                return;
-            }
-            assert!(
-                started.elapsed() < patience,
-                "{} not ready within {patience:?}; its log ({}):\n{}",
-                self.name(),
-                self.log_path().display(),
-                self.log_tail()
-            );
-            tokio::time::sleep(POLL).await;
-        }
+        let (http, readyz) = (self.http.clone(), self.url("/readyz"));
+        self.daemon
+            .wait_until_ready(patience, || async {
+                let answer = http.get(&readyz).send().await;
+                answer.is_ok_and(|a| a.status() == StatusCode::OK)
+            })
+            .await;
     }
 
     /// `GET path` as text.

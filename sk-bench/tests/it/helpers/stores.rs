@@ -7,11 +7,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sk_common::testing::DEADLINE;
 
-use super::daemon::{Daemon, Launch, POLL, find_program};
+use super::daemon::{Daemon, Launch, find_program};
 use super::process::free_local_addr;
 
 /// Which store a process is.
@@ -61,21 +61,10 @@ impl Store {
 
     /// [`Self::wait_ready`], for at most `patience`.
     pub async fn wait_ready_within(&mut self, patience: Duration) {
-        let started = Instant::now();
-        loop {
-            self.daemon.assert_running("it was ready");
-            if self.answers().await {
-                return;
-            }
-            assert!(
-                started.elapsed() < patience,
-                "{} not ready within {patience:?}; its log ({}):\n{}",
-                self.kind.name(),
-                self.daemon.log_path().display(),
-                self.daemon.log_tail()
-            );
-            tokio::time::sleep(POLL).await;
-        }
+        let (kind, url, addr) = (self.kind, self.url(), self.addr);
+        self.daemon
+            .wait_until_ready(patience, || answers(kind, &url, addr))
+            .await;
     }
 
     /// `kill -9`, then reaped.
@@ -87,13 +76,14 @@ impl Store {
     pub fn restart(&mut self) {
         self.daemon.restart();
     }
+}
 
-    async fn answers(&self) -> bool {
-        match self.kind {
-            StoreKind::Redis => redis_answers(&self.url()).await,
-            StoreKind::Mysql => mysql_answers(&self.url()).await,
-            StoreKind::Broker => tokio::net::TcpStream::connect(self.addr).await.is_ok(),
-        }
+/// Whether the store at `url` (`addr`) answers its own protocol.
+async fn answers(kind: StoreKind, url: &str, addr: SocketAddr) -> bool {
+    match kind {
+        StoreKind::Redis => redis_answers(url).await,
+        StoreKind::Mysql => mysql_answers(url).await,
+        StoreKind::Broker => tokio::net::TcpStream::connect(addr).await.is_ok(),
     }
 }
 
@@ -212,7 +202,14 @@ async fn start_mysql(dir: &Path) -> Store {
     let mut launch = Launch::new(find_program(&["mariadbd", "mysqld"]))
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
-        .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+        // A Unix socket path may not exceed 107 bytes, which a deep checkout's test directory
+        // can: the socket goes to the short temporary directory, named by the port.
+        .arg(format!(
+            "--socket={}",
+            std::env::temp_dir()
+                .join(format!("sk-test-mysqld-{}.sock", addr.port()))
+                .display()
+        ))
         .arg(format!("--port={}", addr.port()))
         .arg("--bind-address=127.0.0.1")
         .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
