@@ -30,6 +30,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use sk_common::domain::ActivityId;
 use sk_common::events::OrderStatus;
+use tokio::time::Instant;
 
 pub use cli::{Args, main};
 pub use report::{Figures, Invariant, Verdict};
@@ -71,10 +72,27 @@ pub async fn verify(
     let mut ledger = Ledger::connect(&target.mysql_url).await?;
     let mut redis = RedisReader::connect(&target.redis_url, &target.key_prefix, id).await?;
     let limits = limits(&mut ledger, &mut redis, activity_id).await?;
-    let waited = drain::wait(&mut redis, &mut ledger, activity_id, limits, drain_timeout).await;
+    let deadline = Instant::now() + drain_timeout;
+    let judged = async {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (snapshot, drain) =
+                drain::wait(&mut redis, &mut ledger, activity_id, limits, left).await?;
+            let reconciliation = admin::reconcile(target, activity_id).await?;
+            if reconciliation.agrees() || !drain.drained || Instant::now() >= deadline {
+                return anyhow::Ok((snapshot, drain, reconciliation));
+            }
+            // sk-admin disagreed with a drained snapshot. If the sale moved meanwhile (a
+            // reservation expired, say), the two reads saw different sales: read both again.
+            // If it stood still, the disagreement is real.
+            if redis.state().await? == snapshot.redis {
+                return Ok((snapshot, drain, reconciliation));
+            }
+        }
+    }
+    .await;
     ledger.close().await;
-    let (snapshot, drain) = waited?;
-    let reconciliation = admin::reconcile(target, activity_id).await?;
+    let (snapshot, drain, reconciliation) = judged?;
     let invariants = checks::check(
         &snapshot,
         sale.confirmed.as_deref(),

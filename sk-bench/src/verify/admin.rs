@@ -24,6 +24,11 @@ pub struct Reconciliation {
 }
 
 impl Reconciliation {
+    /// Whether sk-admin found Redis and the ledger in agreement, with nothing left to relay.
+    pub const fn agrees(&self) -> bool {
+        self.consistent && self.difference == 0 && self.outbox_backlog == 0
+    }
+
     /// Reads the endpoint's JSON answer.
     ///
     /// # Errors

@@ -257,7 +257,7 @@ fn ledger_matches_stock(s: &Snapshot, drain: &Drain, r: &Reconciliation) -> Vec<
             s.limits.total_stock, s.redis.remaining
         ));
     }
-    if !r.consistent || r.difference != 0 || r.outbox_backlog != 0 {
+    if !r.agrees() {
         breaches.push(format!(
             "the admin reconciliation is not consistent: difference {}, outbox backlog {}",
             r.difference, r.outbox_backlog

@@ -34,7 +34,7 @@ pub struct Limits {
 }
 
 /// The activity's state in Redis, read in one transaction.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RedisState {
     /// `total` of the activity hash (the stock the Lua scripts count from), if present.
     pub total: Option<i64>,
