@@ -14,7 +14,7 @@ mod schemathesis;
 
 use std::time::Instant;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sk_common::domain::Role;
 use sk_common::testing::TestServer;
@@ -191,17 +191,7 @@ async fn sales(platform: &Platform) -> Sales {
 
 /// POST `body` to `path` through the gateway with `token`; the answer of a 200 or 201.
 async fn call(platform: &Platform, token: &str, path: &str, body: Value) -> Value {
-    let response = platform
-        .gateway
-        .client
-        .request(Method::POST, format!("{}{path}", platform.gateway_url()))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    let (status, answer) = platform.post(token, path, body).await;
     assert!(status.is_success(), "{path}: {status} {answer}");
     answer
 }

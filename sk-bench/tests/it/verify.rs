@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sk_bench::verify::{Confirmed, Sale, Verdict, verify};
 use sk_common::domain::{ActivityId, Role};
@@ -30,39 +30,19 @@ const SHORT_DRAIN: Duration = Duration::from_secs(3);
 /// A shopper's or an admin's calls through the gateway.
 struct Caller<'a> {
     platform: &'a Platform,
-    client: reqwest::Client,
 }
 
 impl Caller<'_> {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Value,
-    ) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .request(method, format!("{}{path}", self.platform.gateway_url()))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
     async fn admin(&self, path: &str, body: Value) -> Value {
         let token = self.platform.token("ops", Role::Admin);
-        let (status, created) = self.call(Method::POST, path, &token, body).await;
+        let (status, created) = self.platform.post(&token, path, body).await;
         assert_eq!(status, StatusCode::CREATED, "{path}: {created}");
         created
     }
 
     async fn shopper(&self, user: &str, path: &str, body: Value) -> (StatusCode, Value) {
         let token = self.platform.token(user, Role::Shopper);
-        self.call(Method::POST, path, &token, body).await
+        self.platform.post(&token, path, body).await
     }
 }
 
@@ -91,7 +71,14 @@ async fn open_activity(caller: &Caller<'_>) -> u64 {
     let id = activity["id"].as_u64().unwrap();
     let url = format!("{}/api/v1/activities/{id}", caller.platform.gateway_url());
     eventually("sk-app to sell the activity", || async {
-        let answer = caller.client.get(&url).send().await.unwrap();
+        let answer = caller
+            .platform
+            .gateway
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap();
         answer.status() == StatusCode::OK
             && answer.json::<Value>().await.unwrap()["status"] == "open"
     })
@@ -102,10 +89,7 @@ async fn open_activity(caller: &Caller<'_>) -> u64 {
 /// The sale, recorded as a flash run would: every 200 is a confirmed purchase. The first
 /// `PAID` buyers pay, the next `CANCELLED` cancel, the rest keep their reservation.
 async fn sold_sale(platform: &Platform) -> Sale {
-    let caller = Caller {
-        platform,
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
-    };
+    let caller = Caller { platform };
     let id = open_activity(&caller).await;
     let mut bought = Vec::new();
     for i in 0..SHOPPERS {

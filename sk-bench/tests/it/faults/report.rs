@@ -89,30 +89,30 @@ impl Row {
 
     /// One line for the test's output.
     pub fn summary(&self) -> String {
-        let verdict = match (self.breaches.len(), self.settle_failed) {
-            (0, 0) => "verify passed, every order settled".to_owned(),
-            (0, failed) => format!("verify passed, {failed} settlements FAILED"),
-            (breaches, _) => format!("verify FAILED ({breaches} breaches)"),
-        };
         format!(
-            "fault \"{}\" injected at {} ({} units sold): {} confirmed, {} MySQL orders, {verdict}",
+            "fault \"{}\" injected at {} ({} units sold): {} confirmed, {} MySQL orders, verify {}",
             self.fault.name(),
             self.injection.at,
             self.injection.progress.sold,
             self.confirmed,
             self.mysql_orders,
+            self.verdict(),
         )
+    }
+
+    /// Verify's verdict and the settlements, in words (emphasis is the reader's).
+    fn verdict(&self) -> String {
+        match (self.breaches.len(), self.settle_failed) {
+            (0, 0) => "passed".to_owned(),
+            (0, failed) => format!("passed, but {failed} settlements FAILED"),
+            (breaches, _) => format!("FAILED ({breaches} breaches)"),
+        }
     }
 
     fn table_line(&self) -> String {
         let i = &self.injection;
-        let verdict = match (self.breaches.len(), self.settle_failed) {
-            (0, 0) => "**passed**".to_owned(),
-            (0, failed) => format!("passed, but **{failed} settlements failed**"),
-            (breaches, _) => format!("**FAILED** ({breaches} breaches)"),
-        };
         format!(
-            "| {} | {} | {} | {} of {STOCK} units sold, {} order rows in MySQL | {:.1} s | {} / {} / {} | {} | {} ({} units held) | {} | {verdict} |",
+            "| {} | {} | {} | {} of {STOCK} units sold, {} order rows in MySQL | {:.1} s | {} / {} / {} | {} | {} ({} units held) | {} | **{}** |",
             self.fault.name(),
             i.victims.join(", "),
             i.at,
@@ -126,6 +126,7 @@ impl Row {
             self.mysql_orders,
             self.units_held,
             self.settle_failed,
+            self.verdict(),
         )
     }
 }

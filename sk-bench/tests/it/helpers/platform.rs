@@ -4,6 +4,7 @@
 //! Every service runs through its library `run` on `127.0.0.1:0`.
 
 use reqwest::StatusCode;
+use serde_json::Value;
 use sk_common::domain::{Role, UserId};
 use sk_common::jwt::JwtKeys;
 use sk_common::testing::{TestServer, Vars, eventually, load_settings, redis_url};
@@ -120,6 +121,22 @@ impl Platform {
             ("sk-core", core),
             ("order-consumer", consumer),
         ]
+    }
+
+    /// `POST path` through the gateway with `token` and a JSON `body`: the status and the JSON
+    /// answer (`null` when there is none).
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .gateway
+            .client
+            .post(format!("{}{path}", self.gateway_url()))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// The gateway's base URL.
